@@ -1,0 +1,17 @@
+// Command amp is the integration-as-code CLI and runtime: it validates,
+// diffs and deploys amp.yaml manifests, and (in later releases) serves them.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,452 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/ampforge/amp/providers"
+)
+
+// ChangeKind classifies one change between two manifests.
+type ChangeKind string
+
+// The kinds of change Diff reports.
+const (
+	ChangeAdded   ChangeKind = "added"
+	ChangeRemoved ChangeKind = "removed"
+	ChangeChanged ChangeKind = "changed"
+)
+
+// Change is one semantic difference between two manifests.
+type Change struct {
+	Kind ChangeKind `json:"kind"`
+	// Subject says what changed: integration, provider, module, object,
+	// field, schedule, backfill, destination, mapping, setting or scope.
+	Subject     string `json:"subject"`
+	Integration string `json:"integration"`
+	// Action is read, write, subscribe, proxy or watchSchema when the
+	// change is inside one.
+	Action string `json:"action,omitempty"`
+	Object string `json:"object,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Old    string `json:"old,omitempty"`
+	New    string `json:"new,omitempty"`
+	// Breaking is true when live installations are affected: a removed
+	// object or required field, a new required customer-mapped field, or a
+	// new scope that makes every customer re-consent.
+	Breaking bool `json:"breaking"`
+	// Summary is the change in one line.
+	Summary string `json:"summary"`
+}
+
+// Diff returns the semantic changes from old to new, in manifest order:
+// integrations, then each action's objects and their fields and settings,
+// then the change in required OAuth scopes. reg nil means providers.Default.
+func Diff(old, new *Manifest, reg *providers.Registry) []Change {
+	if reg == nil {
+		reg = providers.Default
+	}
+	d := differ{oldScopes: Scopes(old, reg), newScopes: Scopes(new, reg)}
+	for _, oi := range old.Integrations {
+		if oi != nil && new.Integration(oi.Name) == nil {
+			d.add(Change{Kind: ChangeRemoved, Subject: "integration", Integration: oi.Name, Breaking: true,
+				Summary: fmt.Sprintf("integration %s removed: its installations stop syncing", oi.Name)})
+		}
+	}
+	for _, ni := range new.Integrations {
+		if ni == nil {
+			continue
+		}
+		oi := old.Integration(ni.Name)
+		if oi == nil {
+			d.add(Change{Kind: ChangeAdded, Subject: "integration", Integration: ni.Name, Summary: fmt.Sprintf("integration %s added (%s)", ni.Name, ni.Provider)})
+			continue
+		}
+		d.integration(oi, ni)
+		d.scopes(ni.Name)
+	}
+	return d.changes
+}
+
+type differ struct {
+	changes              []Change
+	oldScopes, newScopes []IntegrationScopes
+}
+
+func (d *differ) add(c Change) { d.changes = append(d.changes, c) }
+
+func (d *differ) setting(in, action, object, what, oldV, newV string, breaking bool) {
+	if oldV == newV {
+		return
+	}
+	c := Change{Kind: ChangeChanged, Subject: what, Integration: in, Action: action, Object: object, Old: oldV, New: newV, Breaking: breaking}
+	where := object
+	if where == "" {
+		where = in
+	}
+	switch {
+	case oldV == "":
+		c.Kind = ChangeAdded
+		c.Summary = fmt.Sprintf("%s %s: %s set to %s", action, where, what, quoteOr(newV))
+	case newV == "":
+		c.Kind = ChangeRemoved
+		c.Summary = fmt.Sprintf("%s %s: %s %s removed", action, where, what, quoteOr(oldV))
+	default:
+		c.Summary = fmt.Sprintf("%s %s: %s %s -> %s", action, where, what, quoteOr(oldV), quoteOr(newV))
+	}
+	c.Summary = strings.TrimPrefix(c.Summary, " ")
+	d.add(c)
+}
+
+func quoteOr(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func (d *differ) integration(o, n *Integration) {
+	name := n.Name
+	d.setting(name, "", "", "provider", o.Provider, n.Provider, true)
+	d.setting(name, "", "", "module", o.Module, n.Module, true)
+	d.setting(name, "", "", "displayName", o.DisplayName, n.DisplayName, false)
+	d.readObjects(name, o.Read, n.Read)
+	d.writeObjects(name, o.Write, n.Write)
+	d.subscribeObjects(name, o.Subscribe, n.Subscribe)
+	d.setting(name, "proxy", "", "enabled", proxyState(o.Proxy), proxyState(n.Proxy), o.Proxy != nil && o.Proxy.Enabled && (n.Proxy == nil || !n.Proxy.Enabled))
+	d.setting(name, "watchSchema", "", "destination", watchDest(o.WatchSchema), watchDest(n.WatchSchema), false)
+	d.setting(name, "watchSchema", "", "schedule", watchSched(o.WatchSchema), watchSched(n.WatchSchema), false)
+}
+
+func proxyState(p *Proxy) string {
+	if p == nil || !p.Enabled {
+		return ""
+	}
+	if p.UseModule {
+		return "enabled (module base URL)"
+	}
+	return "enabled"
+}
+
+func watchDest(w *WatchSchema) string {
+	if w == nil {
+		return ""
+	}
+	return w.Destination
+}
+
+func watchSched(w *WatchSchema) string {
+	if w == nil {
+		return ""
+	}
+	return w.Schedule
+}
+
+func readList(r *Read) []*ReadObject {
+	if r == nil {
+		return nil
+	}
+	return r.Objects
+}
+
+func (d *differ) readObjects(in string, o, n *Read) {
+	olds, news := readList(o), readList(n)
+	find := func(list []*ReadObject, name string) *ReadObject {
+		for _, x := range list {
+			if x != nil && strings.EqualFold(x.ObjectName, name) {
+				return x
+			}
+		}
+		return nil
+	}
+	for _, x := range olds {
+		if x != nil && find(news, x.ObjectName) == nil {
+			d.add(Change{Kind: ChangeRemoved, Subject: "object", Integration: in, Action: "read", Object: x.ObjectName, Breaking: true,
+				Summary: fmt.Sprintf("read object %s removed: installations stop receiving %s records", x.ObjectName, x.DeliveredName())})
+		}
+	}
+	for _, nx := range news {
+		if nx == nil {
+			continue
+		}
+		ox := find(olds, nx.ObjectName)
+		if ox == nil {
+			d.add(Change{Kind: ChangeAdded, Subject: "object", Integration: in, Action: "read", Object: nx.ObjectName,
+				Breaking: nx.Enabled != "always" && hasCustomerMapped(nx),
+				Summary:  fmt.Sprintf("read object %s added", nx.ObjectName)})
+			continue
+		}
+		obj := nx.ObjectName
+		d.setting(in, "read", obj, "schedule", ox.Schedule, nx.Schedule, false)
+		d.setting(in, "read", obj, "destination", ox.Destination, nx.Destination, false)
+		d.setting(in, "read", obj, "mapToName", ox.MapToName, nx.MapToName, false)
+		d.setting(in, "read", obj, "backfill", backfillText(ox.Backfill), backfillText(nx.Backfill), false)
+		d.setting(in, "read", obj, "optionalFieldsAuto", ox.OptionalFieldsAuto, nx.OptionalFieldsAuto, false)
+		d.setting(in, "read", obj, "enabled", ox.Enabled, nx.Enabled, false)
+		d.setting(in, "read", obj, "deletes", string(ox.DeletesMode()), string(nx.DeletesMode()), false)
+		d.fields(in, obj, ox, nx)
+	}
+}
+
+func hasCustomerMapped(o *ReadObject) bool {
+	return slices.ContainsFunc(o.RequiredFields, func(f *Field) bool { return f != nil && f.CustomerMapped() })
+}
+
+func backfillText(b *Backfill) string {
+	if b == nil || b.DefaultPeriod == nil {
+		return ""
+	}
+	if b.DefaultPeriod.FullHistory {
+		return "full history"
+	}
+	if b.DefaultPeriod.Days != nil {
+		return fmt.Sprintf("%d days", *b.DefaultPeriod.Days)
+	}
+	return ""
+}
+
+type fieldEntry struct {
+	f        *Field
+	required bool
+}
+
+func fieldIndex(o *ReadObject) (map[string]fieldEntry, []string) {
+	idx := map[string]fieldEntry{}
+	var order []string
+	for _, list := range []struct {
+		fields   []*Field
+		required bool
+	}{{o.RequiredFields, true}, {o.OptionalFields, false}} {
+		for _, f := range list.fields {
+			if f == nil || f.DeliveredName() == "" {
+				continue
+			}
+			key := strings.ToLower(f.DeliveredName())
+			if _, dup := idx[key]; !dup {
+				order = append(order, key)
+			}
+			idx[key] = fieldEntry{f, list.required}
+		}
+	}
+	return idx, order
+}
+
+func fieldSource(f *Field) string {
+	if f.CustomerMapped() {
+		if f.Default != "" {
+			return fmt.Sprintf("customer-mapped (default %s)", f.Default)
+		}
+		return "customer-mapped"
+	}
+	return f.FieldName
+}
+
+// fields compares fields by the name they are delivered under, so a field
+// whose source changes is one change, not a removal and an addition.
+func (d *differ) fields(in, obj string, o, n *ReadObject) {
+	oldIdx, oldOrder := fieldIndex(o)
+	newIdx, newOrder := fieldIndex(n)
+	for _, k := range oldOrder {
+		of := oldIdx[k]
+		if _, ok := newIdx[k]; !ok {
+			kind := "optional"
+			if of.required {
+				kind = "required"
+			}
+			d.add(Change{Kind: ChangeRemoved, Subject: "field", Integration: in, Action: "read", Object: obj, Field: of.f.DeliveredName(), Breaking: of.required,
+				Summary: fmt.Sprintf("read %s: %s field %s removed", obj, kind, of.f.DeliveredName())})
+		}
+	}
+	for _, k := range newOrder {
+		nf := newIdx[k]
+		of, ok := oldIdx[k]
+		name := nf.f.DeliveredName()
+		if !ok {
+			kind := "optional"
+			if nf.required {
+				kind = "required"
+			}
+			breaking := nf.required && nf.f.CustomerMapped()
+			summary := fmt.Sprintf("read %s: %s field %s added", obj, kind, name)
+			if breaking {
+				summary += " (customer-mapped: existing installations must map it)"
+			}
+			d.add(Change{Kind: ChangeAdded, Subject: "field", Integration: in, Action: "read", Object: obj, Field: name, Breaking: breaking, Summary: summary})
+			continue
+		}
+		if os, ns := fieldSource(of.f), fieldSource(nf.f); os != ns {
+			d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Field: name, Old: os, New: ns,
+				Breaking: !of.f.CustomerMapped() && nf.f.CustomerMapped() && nf.required,
+				Summary:  fmt.Sprintf("read %s: %s now comes from %s (was %s)", obj, name, ns, os)})
+		}
+		if of.required != nf.required {
+			summary := fmt.Sprintf("read %s: field %s is now optional", obj, name)
+			if nf.required {
+				summary = fmt.Sprintf("read %s: field %s is now required", obj, name)
+			}
+			d.add(Change{Kind: ChangeChanged, Subject: "field", Integration: in, Action: "read", Object: obj, Field: name, Summary: summary,
+				Breaking: nf.required && nf.f.CustomerMapped()})
+		}
+	}
+}
+
+func (d *differ) writeObjects(in string, o, n *Write) {
+	var olds, news []*WriteObject
+	if o != nil {
+		olds = o.Objects
+	}
+	if n != nil {
+		news = n.Objects
+	}
+	find := func(list []*WriteObject, name string) *WriteObject {
+		for _, x := range list {
+			if x != nil && strings.EqualFold(x.ObjectName, name) {
+				return x
+			}
+		}
+		return nil
+	}
+	for _, x := range olds {
+		if x != nil && find(news, x.ObjectName) == nil {
+			d.add(Change{Kind: ChangeRemoved, Subject: "object", Integration: in, Action: "write", Object: x.ObjectName, Breaking: true,
+				Summary: fmt.Sprintf("write object %s removed: writes to it will be refused", x.ObjectName)})
+		}
+	}
+	for _, nx := range news {
+		if nx == nil {
+			continue
+		}
+		ox := find(olds, nx.ObjectName)
+		if ox == nil {
+			d.add(Change{Kind: ChangeAdded, Subject: "object", Integration: in, Action: "write", Object: nx.ObjectName, Summary: fmt.Sprintf("write object %s added", nx.ObjectName)})
+			continue
+		}
+		d.setting(in, "write", nx.ObjectName, "inheritMapping", fmt.Sprint(ox.InheritMapping), fmt.Sprint(nx.InheritMapping), false)
+		d.setting(in, "write", nx.ObjectName, "upsertKey", ox.UpsertKey, nx.UpsertKey, false)
+	}
+}
+
+func (d *differ) subscribeObjects(in string, o, n *Subscribe) {
+	var olds, news []*SubscribeObject
+	if o != nil {
+		olds = o.Objects
+	}
+	if n != nil {
+		news = n.Objects
+	}
+	has := func(list []*SubscribeObject, name string) bool {
+		return slices.ContainsFunc(list, func(x *SubscribeObject) bool { return x != nil && strings.EqualFold(x.ObjectName, name) })
+	}
+	for _, x := range olds {
+		if x != nil && !has(news, x.ObjectName) {
+			d.add(Change{Kind: ChangeRemoved, Subject: "object", Integration: in, Action: "subscribe", Object: x.ObjectName, Breaking: true,
+				Summary: fmt.Sprintf("subscribe object %s removed: its events stop", x.ObjectName)})
+		}
+	}
+	for _, x := range news {
+		if x != nil && !has(olds, x.ObjectName) {
+			d.add(Change{Kind: ChangeAdded, Subject: "object", Integration: in, Action: "subscribe", Object: x.ObjectName, Summary: fmt.Sprintf("subscribe object %s added", x.ObjectName)})
+		}
+	}
+}
+
+// scopes reports scopes that integration in newly needs (breaking: every
+// customer must re-consent) or no longer needs.
+func (d *differ) scopes(in string) {
+	for _, ns := range d.newScopes {
+		if ns.Integration != in {
+			continue
+		}
+		var prev []string
+		for _, os := range d.oldScopes {
+			if os.Integration == ns.Integration {
+				prev = os.Names()
+			}
+		}
+		for _, sc := range ns.Scopes {
+			if !slices.Contains(prev, sc.Name) {
+				d.add(Change{Kind: ChangeAdded, Subject: "scope", Integration: ns.Integration, New: sc.Name, Breaking: true,
+					Summary: fmt.Sprintf("scope %s added (%s): every connected customer must re-consent", sc.Name, strings.Join(sc.Reasons, "; "))})
+			}
+		}
+		for _, name := range prev {
+			if !slices.Contains(ns.Names(), name) {
+				d.add(Change{Kind: ChangeRemoved, Subject: "scope", Integration: ns.Integration, Old: name, Summary: fmt.Sprintf("scope %s no longer needed", name)})
+			}
+		}
+	}
+}
+
+// DiffFormats lists the output formats of `amp diff`.
+var DiffFormats = []string{"text", "markdown", "json"}
+
+// WriteDiff prints changes as text, markdown (a pull-request comment) or json.
+func WriteDiff(w io.Writer, format, oldName, newName string, changes []Change) error {
+	breaking := 0
+	for _, c := range changes {
+		if c.Breaking {
+			breaking++
+		}
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if changes == nil {
+			changes = []Change{}
+		}
+		return enc.Encode(struct {
+			FormatVersion string   `json:"format_version"`
+			Old           string   `json:"old"`
+			New           string   `json:"new"`
+			Breaking      int      `json:"breaking_count"`
+			Changes       []Change `json:"changes"`
+		}{JSONFormatVersion, oldName, newName, breaking, changes})
+	case "markdown":
+		var b strings.Builder
+		fmt.Fprintf(&b, "### amp diff: %s\n\n", countLine(len(changes), breaking))
+		if len(changes) == 0 {
+			b.WriteString("No semantic changes.\n")
+		} else {
+			b.WriteString("| | Integration | Change |\n|---|---|---|\n")
+			for _, c := range changes {
+				mark := map[ChangeKind]string{ChangeAdded: "➕", ChangeRemoved: "➖", ChangeChanged: "✏️"}[c.Kind]
+				if c.Breaking {
+					mark = "⚠️ **breaking**"
+				}
+				fmt.Fprintf(&b, "| %s | `%s` | %s |\n", mark, c.Integration, strings.ReplaceAll(c.Summary, "|", "\\|"))
+			}
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	case "text", "":
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s -> %s: %s\n", oldName, newName, countLine(len(changes), breaking))
+		current := "\x00"
+		for _, c := range changes {
+			if c.Integration != current {
+				current = c.Integration
+				fmt.Fprintf(&b, "integration %s\n", current)
+			}
+			mark := map[ChangeKind]string{ChangeAdded: "+", ChangeRemoved: "-", ChangeChanged: "~"}[c.Kind]
+			line := fmt.Sprintf("  %s %s", mark, c.Summary)
+			if c.Breaking {
+				line += "  [breaking]"
+			}
+			b.WriteString(line + "\n")
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(DiffFormats, ", "))
+}
+
+func countLine(n, breaking int) string {
+	if n == 0 {
+		return "no changes"
+	}
+	return fmt.Sprintf("%s, %d breaking", plural(n, "change"), breaking)
+}

@@ -1,0 +1,348 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/ampforge/amp/schemas"
+)
+
+// shape is the structural view of one object or array in the schema, used
+// for unknown- and misplaced-key checks and for naming what a value is.
+type shape struct {
+	noun  string            // "read object"
+	where string            // "$.integrations[].read.objects[]"
+	props map[string]*shape // object members (leaves have a shape with nil props)
+	items *shape            // array items
+}
+
+type compiledSchema struct {
+	schema *jsonschema.Schema
+	root   *shape
+	// homes maps each key to the places it is valid, for misplaced-key hints.
+	homes map[string][]string
+}
+
+var (
+	schemaOnce sync.Once
+	schemaVal  *compiledSchema
+	schemaErr  error
+)
+
+func manifestSchema() (*compiledSchema, error) {
+	schemaOnce.Do(func() { schemaVal, schemaErr = compileSchema(schemas.Manifest) })
+	return schemaVal, schemaErr
+}
+
+func compileSchema(raw []byte) (*compiledSchema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("manifest schema: %w", err)
+	}
+	const url = "manifest.schema.json"
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("manifest schema: %w", err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("manifest schema: %w", err)
+	}
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return nil, fmt.Errorf("manifest schema: %w", err)
+	}
+	defs, _ := tree["$defs"].(map[string]any)
+	cs := &compiledSchema{schema: sch, homes: map[string][]string{}}
+	cs.root = cs.shapeOf(tree, defs, "$", "manifest")
+	for k := range cs.homes {
+		slices.Sort(cs.homes[k])
+		cs.homes[k] = slices.Compact(cs.homes[k])
+	}
+	return cs, nil
+}
+
+func (cs *compiledSchema) shapeOf(node map[string]any, defs map[string]any, where, noun string) *shape {
+	if ref, ok := node["$ref"].(string); ok {
+		def, _ := defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+		return cs.shapeOf(def, defs, where, noun)
+	}
+	if t, ok := node["title"].(string); ok && noun == "" {
+		noun = t
+	}
+	s := &shape{noun: noun, where: where}
+	if props, ok := node["properties"].(map[string]any); ok {
+		s.props = map[string]*shape{}
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			child, _ := props[k].(map[string]any)
+			s.props[k] = cs.shapeOf(child, defs, where+"."+k, "")
+			cs.homes[k] = append(cs.homes[k], s.noun+" ("+where+")")
+		}
+	}
+	if items, ok := node["items"].(map[string]any); ok {
+		s.items = cs.shapeOf(items, defs, where+"[]", "")
+	}
+	return s
+}
+
+// at returns the shape of the value at an instance location, or nil.
+func (cs *compiledSchema) at(loc []string) *shape {
+	s := cs.root
+	for _, seg := range loc {
+		switch {
+		case s == nil:
+			return nil
+		case s.items != nil && isIndex(seg):
+			s = s.items
+		case s.props != nil:
+			s = s.props[seg]
+		default:
+			return nil
+		}
+	}
+	return s
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *shape) keyNames() []string {
+	out := make([]string, 0, len(s.props))
+	for k := range s.props {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// checkKeys walks the value and reports keys the schema does not know: a
+// warning naming the nearest known key, or where the key belongs when it is
+// valid elsewhere.
+func (cs *compiledSchema) checkKeys(f *File, v any, ptr string, s *shape, diags *Diagnostics) {
+	if s == nil {
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if s.props == nil {
+			return
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			child := ptr + "/" + escapePointer(k)
+			if sub, ok := s.props[k]; ok {
+				cs.checkKeys(f, v[k], child, sub, diags)
+				continue
+			}
+			d := Diagnostic{Severity: SeverityWarning, Path: pointerToPath(child), Range: f.KeyRange(child)}
+			if homes := cs.homes[k]; len(homes) > 0 {
+				d.Rule = "misplaced-key"
+				d.Summary = fmt.Sprintf("`%s` is not a key of a %s; it belongs in a %s, so amp ignores it here", k, s.noun, strings.Join(homes, " or a "))
+			} else {
+				d.Rule = "unknown-key"
+				d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, s.noun)
+				d.Suggestion = didYouMean(k, s.keyNames())
+			}
+			*diags = append(*diags, d)
+		}
+	case []any:
+		for i, item := range v {
+			cs.checkKeys(f, item, fmt.Sprintf("%s/%d", ptr, i), s.items, diags)
+		}
+	}
+}
+
+// schemaDiagnostics validates the value against the JSON Schema and turns
+// each failing leaf into a diagnostic at the right key or value.
+func (cs *compiledSchema) schemaDiagnostics(f *File) Diagnostics {
+	err := cs.schema.Validate(f.Value)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return Diagnostics{{Rule: "type", Severity: SeverityError, Path: "$", Summary: err.Error(), Range: f.ValueRange("")}}
+	}
+	var out Diagnostics
+	cs.collect(f, ve, &out)
+	return out
+}
+
+func (cs *compiledSchema) collect(f *File, ve *jsonschema.ValidationError, out *Diagnostics) {
+	ptr := ""
+	for _, seg := range ve.InstanceLocation {
+		ptr += "/" + escapePointer(seg)
+	}
+	last := ""
+	if n := len(ve.InstanceLocation); n > 0 {
+		last = ve.InstanceLocation[n-1]
+	}
+	noun := "value"
+	if s := cs.at(ve.InstanceLocation); s != nil && s.noun != "" {
+		noun = s.noun
+	}
+	add := func(rule, summary, suggestion string, r *Range, path string) {
+		*out = append(*out, Diagnostic{Rule: rule, Severity: SeverityError, Summary: summary, Suggestion: suggestion, Path: path, Range: r})
+	}
+	switch k := ve.ErrorKind.(type) {
+	case *kind.Required:
+		for _, m := range k.Missing {
+			rule := "required-key"
+			if ptr == "" && m == "specVersion" {
+				rule = "spec-version"
+			}
+			add(rule, fmt.Sprintf("%s is missing required key `%s`%s", article(noun), m, requiredHint(m)), "", f.ValueRange(ptr), pointerToPath(ptr))
+		}
+		return
+	case *kind.Type:
+		rule := "type"
+		if ptr == "/specVersion" {
+			rule = "spec-version"
+		}
+		got := k.Got
+		if got == "number" || got == "integer" || got == "string" || got == "boolean" {
+			got = fmt.Sprintf("%s `%v`", got, valueAt(f, ptr))
+		}
+		add(rule, fmt.Sprintf("`%s` must be %s, not %s", keyLabel(last, noun), typeWords(k.Want), got), typeHint(k, valueAt(f, ptr)), f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	case *kind.Enum:
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = fmt.Sprint(w)
+		}
+		rule := "enum"
+		if ptr == "/specVersion" {
+			rule = "spec-version"
+		}
+		add(rule, fmt.Sprintf("`%s` must be %s, not `%v`", keyLabel(last, noun), oneOfWords(want), k.Got), didYouMean(fmt.Sprint(k.Got), want), f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	case *kind.MinItems:
+		add("empty-list", fmt.Sprintf("`%s` is empty; list at least %d", last, k.Want), "", f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	case *kind.MinLength:
+		add("value-range", fmt.Sprintf("`%s` is empty", keyLabel(last, noun)), "", f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	case *kind.Minimum:
+		add("value-range", fmt.Sprintf("`%s` must be at least %s, not %s", last, k.Want.FloatString(0), k.Got.FloatString(0)), "", f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	case *kind.Maximum:
+		add("value-range", fmt.Sprintf("`%s` must be at most %s, not %s", last, k.Want.FloatString(0), k.Got.FloatString(0)), "", f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	case *kind.AnyOf, *kind.OneOf:
+		// Field entries: the semantic field-shape rule explains these better.
+		return
+	}
+	if len(ve.Causes) == 0 {
+		add("type", fmt.Sprintf("%s: %v", noun, ve.ErrorKind), "", f.ValueRange(ptr), pointerToPath(ptr))
+		return
+	}
+	for _, c := range ve.Causes {
+		cs.collect(f, c, out)
+	}
+}
+
+func valueAt(f *File, ptr string) any {
+	if n, ok := f.values[ptr]; ok {
+		return n.Value
+	}
+	return nil
+}
+
+func keyLabel(last, noun string) string {
+	if last == "" || isIndex(last) {
+		return noun
+	}
+	return last
+}
+
+func article(noun string) string {
+	if noun == "" {
+		return "the value"
+	}
+	if noun == "manifest" {
+		return "the manifest"
+	}
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
+}
+
+func typeWords(want []string) string {
+	words := make([]string, len(want))
+	for i, w := range want {
+		switch w {
+		case "object":
+			words[i] = "a mapping"
+		case "array":
+			words[i] = "a list"
+		case "integer":
+			words[i] = "a whole number"
+		case "boolean":
+			words[i] = "true or false"
+		default:
+			words[i] = article(w)
+		}
+	}
+	return strings.Join(words, " or ")
+}
+
+func oneOfWords(want []string) string {
+	if len(want) == 1 {
+		return "`" + want[0] + "`"
+	}
+	return "one of `" + strings.Join(want, "`, `") + "`"
+}
+
+func typeHint(k *kind.Type, got any) string {
+	if slices.Contains(k.Want, "boolean") && k.Got == "string" {
+		return "write true or false without quotes"
+	}
+	if slices.Contains(k.Want, "integer") && k.Got == "string" {
+		return "write the number without quotes"
+	}
+	if slices.Contains(k.Want, "string") && k.Got == "number" {
+		return fmt.Sprintf("quote it: \"%v\"", got)
+	}
+	return ""
+}
+
+func requiredHint(key string) string {
+	switch key {
+	case "destination":
+		return ": name the project destination (webhook) that receives the records"
+	case "objectName":
+		return ": name the provider object, e.g. account or contacts"
+	case "provider":
+		return ": e.g. salesforce, hubspot or dynamicsCRM"
+	case "defaultPeriod":
+		return ": set days or fullHistory under it"
+	}
+	return ""
+}

@@ -1,0 +1,73 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// closest returns the candidate nearest to name, ignoring case, when it is
+// near enough to be a likely misspelling; "" otherwise.
+func closest(name string, candidates []string) string {
+	lower := strings.ToLower(name)
+	best, bestDist := "", 1<<30
+	limit := max(1, min(3, len([]rune(name))/3))
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		if lc == lower {
+			return c
+		}
+		d := editDistance(lower, lc)
+		// A singular/plural slip is the commonest mistake in object names.
+		if lc == lower+"s" || lower == lc+"s" {
+			d = 1
+		}
+		if d < bestDist || d == bestDist && c < best {
+			best, bestDist = c, d
+		}
+	}
+	if bestDist <= limit {
+		return best
+	}
+	return ""
+}
+
+// didYouMean formats a suggestion, or returns "" when there is none.
+func didYouMean(name string, candidates []string) string {
+	if c := closest(name, candidates); c != "" && c != name {
+		return fmt.Sprintf("did you mean `%s`?", c)
+	}
+	return ""
+}
+
+// editDistance is the optimal-string-alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours each cost one.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) == 0 {
+		return len(rb)
+	}
+	if len(rb) == 0 {
+		return len(ra)
+	}
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,13 @@
+// Package schemas embeds amp's published JSON Schema and OpenAPI documents so
+// the binary validates against exactly the files editors and clients use.
+// It must not import anything but the standard library.
+package schemas
+
+import _ "embed"
+
+// Manifest is schemas/manifest.schema.json: the structural definition of
+// amp.yaml (JSON Schema 2020-12). Editors can use it through a
+// `# yaml-language-server: $schema=` comment.
+//
+//go:embed manifest.schema.json
+var Manifest []byte
