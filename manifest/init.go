@@ -80,10 +80,10 @@ func Init(opts InitOptions) ([]byte, error) {
 			continue
 		}
 		obj, ok := spec.Object(module, objName)
-		if !ok && !spec.Custom.IsCustomObject(objName) {
+		if suggestion := didYouMean(objName, objectNames(spec.ObjectsIn(module))); !ok && !customObject(spec, objName, suggestion) {
 			msg := fmt.Sprintf("%q is not a %s object", objName, spec.DisplayName)
-			if s := didYouMean(objName, objectNames(spec.ObjectsIn(module))); s != "" {
-				msg += " (" + s + ")"
+			if suggestion != "" {
+				msg += " (" + suggestion + ")"
 			}
 			return nil, fmt.Errorf("%s", msg)
 		}

@@ -12,6 +12,11 @@ func closest(name string, candidates []string) string {
 	best, bestDist := "", 1<<30
 	limit := max(1, min(3, len([]rune(name))/3))
 	for _, c := range candidates {
+		// The distance is at least the difference in length: skip the
+		// candidates that cannot be close before paying for the table.
+		if diff := len(c) - len(name); diff > limit || -diff > limit {
+			continue
+		}
 		lc := strings.ToLower(c)
 		if lc == lower {
 			return c
@@ -49,9 +54,12 @@ func editDistance(a, b string) int {
 	if len(rb) == 0 {
 		return len(ra)
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	var buf [3 * 64]int
+	rows := buf[:]
+	if 3*(len(rb)+1) > len(buf) {
+		rows = make([]int, 3*(len(rb)+1))
+	}
+	prev2, prev, cur := rows[:len(rb)+1], rows[len(rb)+1:2*(len(rb)+1)], rows[2*(len(rb)+1):3*(len(rb)+1)]
 	for j := range prev {
 		prev[j] = j
 	}

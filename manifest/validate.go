@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,6 +109,22 @@ type validator struct {
 	opts      Options
 	diags     Diagnostics
 	schedules map[string][]scheduleFinding // cached per expression
+	names     map[string][]string          // object names per provider and module
+}
+
+// objectNames returns the standard object names of a module, computed once
+// per run: large manifests ask for them once per custom object.
+func (v *validator) objectNames(spec *providers.Spec, module string) []string {
+	key := spec.Name + "/" + module
+	if names, ok := v.names[key]; ok {
+		return names
+	}
+	if v.names == nil {
+		v.names = map[string][]string{}
+	}
+	names := objectNames(spec.ObjectsIn(module))
+	v.names[key] = names
+	return names
 }
 
 // has reports whether the document has a value at ptr (of any type).
@@ -275,19 +292,25 @@ func (v *validator) object(spec *providers.Spec, module, name, ptr string) *prov
 			return nil
 		}
 	}
-	names := objectNames(spec.ObjectsIn(module))
-	suggestion := didYouMean(name, names)
-	switch {
-	case spec.Custom.IsCustomObject(name) && (suggestion == "" || spec.Custom.ObjectSuffix != ""):
+	suggestion := didYouMean(name, v.objectNames(spec, module))
+	if customObject(spec, name, suggestion) {
 		v.at("object-custom", ptr, false, "`%s` is not a standard %s object; amp takes it as a custom object and checks it against each customer's schema when they connect", name, spec.DisplayName)
-	default:
-		d := v.at("object-unknown", ptr, false, "`%s` is not a %s object", name, spec.DisplayName)
-		d.Suggestion = suggestion
-		if spec.Custom.ObjectSuffix != "" && suggestion == "" {
-			d.Suggestion = fmt.Sprintf("custom objects end in %s", spec.Custom.ObjectSuffix)
-		}
+		return nil
+	}
+	d := v.at("object-unknown", ptr, false, "`%s` is not a %s object", name, spec.DisplayName)
+	d.Suggestion = suggestion
+	if spec.Custom.ObjectSuffix != "" && suggestion == "" {
+		d.Suggestion = fmt.Sprintf("custom objects end in %s", spec.Custom.ObjectSuffix)
 	}
 	return nil
+}
+
+// customObject reports whether an object name that is not in the catalog is
+// taken as a custom object. Where custom names carry no marker (HubSpot,
+// Dynamics), a name one slip away from a standard object is a misspelling,
+// not a custom object.
+func customObject(spec *providers.Spec, name, suggestion string) bool {
+	return spec.Custom.IsCustomObject(name) && (suggestion == "" || spec.Custom.ObjectSuffix != "")
 }
 
 func objectNames(objs []*providers.Object) []string {
@@ -342,7 +365,7 @@ func (v *validator) fields(spec *providers.Spec, obj *providers.Object, o *ReadO
 			if fd == nil {
 				continue
 			}
-			fp := fmt.Sprintf("%s/%s/%d", op, list.key, k)
+			fp := op + "/" + list.key + "/" + strconv.Itoa(k)
 			hasField, hasMap := v.has(fp+"/fieldName"), v.has(fp+"/mapToName")
 			switch {
 			case !hasField && !hasMap:
