@@ -162,6 +162,7 @@ func loadErrorCases(t *testing.T) []loadErrorCase {
 		{"unclosed.yaml", []byte("specVersion: \"1.0.0\nintegrations: []\n"), "yaml-syntax", 1},
 		{"too-large.yaml", bytes.Repeat([]byte("# padding\n"), manifest.MaxFileSize/10+1), "file-too-large", 1},
 		{"bomb.yaml", []byte(aliasBomb), "yaml-alias", 0},
+		{"self-alias.yaml", []byte("specVersion: 1.0.0\nintegrations: &x\n  - name: a\n    read: *x\n"), "yaml-alias", 4},
 		{"two-docs.yaml", []byte("specVersion: 1.0.0\nintegrations: []\n---\nspecVersion: 1.0.0\n"), "multiple-documents", 4},
 	}
 }

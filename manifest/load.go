@@ -21,10 +21,10 @@ import (
 // kilobytes; the cap keeps a mistaken path (a log, a dump) from eating memory.
 const MaxFileSize = 4 << 20
 
-// maxExpandedNodes caps how many nodes alias expansion may produce, so a
-// "billion laughs" document fails fast instead of exhausting memory. A
-// generated 1,000-object manifest has about 30,000 nodes.
-const maxExpandedNodes = 1_000_000
+// maxAliasNodes caps how many nodes alias expansion may add, so a "billion
+// laughs" document fails fast instead of exhausting memory. Anchors in real
+// manifests share a field list or two: a few hundred nodes.
+const maxAliasNodes = 100_000
 
 // FileNames are the names Load looks for when given a folder, in order.
 var FileNames = []string{"amp.yaml", "amp.yml"}
@@ -176,9 +176,11 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 	b := builder{f: f}
 	f.Value = b.build(root, "")
 	if b.overflow {
-		return nil, append(diags, Diagnostic{Rule: "yaml-alias", Severity: SeverityError, Path: "$",
-			Summary: fmt.Sprintf("aliases expand to more than %d nodes; expand the anchors by hand or remove the recursive aliases", maxExpandedNodes),
-			Range:   f.nodeRange(b.overflowAt)})
+		summary := fmt.Sprintf("aliases expand to more than %d nodes; expand the anchors by hand or remove the nested aliases", maxAliasNodes)
+		if b.cycle {
+			summary = fmt.Sprintf("alias *%s is inside its own anchor, so it never ends; point it at another anchor", b.overflowAt.Value)
+		}
+		return nil, append(diags, Diagnostic{Rule: "yaml-alias", Severity: SeverityError, Path: "$", Summary: summary, Range: f.nodeRange(b.overflowAt)})
 	}
 	diags = append(diags, b.diags...)
 	// Decode is lenient: values of the wrong type are left zero and reported
@@ -248,23 +250,39 @@ type builder struct {
 	expanded   int
 	overflow   bool
 	overflowAt *yaml.Node
+	cycle      bool                // the overflow is an alias inside its own anchor
+	expanding  map[*yaml.Node]bool // anchors being expanded, to catch cycles
 }
 
 func (b *builder) build(n *yaml.Node, ptr string) any {
 	if b.overflow {
 		return nil
 	}
-	b.expanded++
-	if b.expanded > maxExpandedNodes {
-		b.overflow, b.overflowAt = true, n
-		return nil
+	if len(b.expanding) > 0 {
+		// Only nodes reached through aliases count: the file's own nodes
+		// are bounded by MaxFileSize already.
+		b.expanded++
+		if b.expanded > maxAliasNodes {
+			b.overflow, b.overflowAt = true, n
+			return nil
+		}
 	}
 	if n.Kind == yaml.AliasNode {
 		// Positions point at the alias, where the author wrote it.
 		if _, ok := b.f.values[ptr]; !ok {
 			b.f.values[ptr] = n
 		}
-		return b.build(n.Alias, ptr)
+		if b.expanding[n.Alias] {
+			b.overflow, b.overflowAt, b.cycle = true, n, true
+			return nil
+		}
+		if b.expanding == nil {
+			b.expanding = map[*yaml.Node]bool{}
+		}
+		b.expanding[n.Alias] = true
+		v := b.build(n.Alias, ptr)
+		delete(b.expanding, n.Alias)
+		return v
 	}
 	if _, ok := b.f.values[ptr]; !ok {
 		b.f.values[ptr] = n
