@@ -66,6 +66,10 @@ type Diagnostic struct {
 	// Range is where in the file; nil when the finding is about no place
 	// (an unreadable file, say).
 	Range *Range
+	// SourceLine is the text of the line Range starts on, for findings made
+	// before a File exists (YAML syntax errors); formatters show it when
+	// they have no File for Range.Filename.
+	SourceLine string `json:"-"`
 }
 
 // Diagnostics is every finding of one run. Functions return it instead of an

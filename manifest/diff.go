@@ -62,11 +62,21 @@ func Diff(old, new *Manifest, reg *providers.Registry) []Change {
 		}
 		oi := old.Integration(ni.Name)
 		if oi == nil {
-			d.add(Change{Kind: ChangeAdded, Subject: "integration", Integration: ni.Name, Summary: fmt.Sprintf("integration %s added (%s)", ni.Name, ni.Provider)})
+			summary := fmt.Sprintf("integration %s added (%s)", ni.Name, ni.Provider)
+			for _, sc := range d.newScopes {
+				if sc.Integration == ni.Name && sc.Supported {
+					summary += fmt.Sprintf("; customers who install it consent to %s", strings.Join(sc.Names(), " "))
+				}
+			}
+			d.add(Change{Kind: ChangeAdded, Subject: "integration", Integration: ni.Name, Summary: summary})
 			continue
 		}
 		d.integration(oi, ni)
-		d.scopes(ni.Name)
+		if oi.Provider == ni.Provider {
+			// A provider change is breaking already; listing the scopes of
+			// two different providers as added and removed says nothing more.
+			d.scopes(ni.Name)
+		}
 	}
 	return d.changes
 }
@@ -116,9 +126,64 @@ func (d *differ) integration(o, n *Integration) {
 	d.readObjects(name, o.Read, n.Read)
 	d.writeObjects(name, o.Write, n.Write)
 	d.subscribeObjects(name, o.Subscribe, n.Subscribe)
-	d.setting(name, "proxy", "", "enabled", proxyState(o.Proxy), proxyState(n.Proxy), o.Proxy != nil && o.Proxy.Enabled && (n.Proxy == nil || !n.Proxy.Enabled))
-	d.setting(name, "watchSchema", "", "destination", watchDest(o.WatchSchema), watchDest(n.WatchSchema), false)
-	d.setting(name, "watchSchema", "", "schedule", watchSched(o.WatchSchema), watchSched(n.WatchSchema), false)
+	d.proxy(name, o.Proxy, n.Proxy)
+	d.watchSchema(name, o.WatchSchema, n.WatchSchema)
+}
+
+func (d *differ) proxy(in string, o, n *Proxy) {
+	os, ns := proxyState(o), proxyState(n)
+	switch {
+	case os == ns:
+	case os == "":
+		d.add(Change{Kind: ChangeAdded, Subject: "setting", Integration: in, Action: "proxy", New: ns, Summary: "proxy " + ns})
+	case ns == "":
+		d.add(Change{Kind: ChangeRemoved, Subject: "setting", Integration: in, Action: "proxy", Old: os, Breaking: true,
+			Summary: "proxy disabled: the builder's proxied calls for every installation will be refused"})
+	default:
+		d.add(Change{Kind: ChangeChanged, Subject: "setting", Integration: in, Action: "proxy", Old: os, New: ns, Summary: fmt.Sprintf("proxy %s (was %s)", ns, os)})
+	}
+}
+
+func (d *differ) watchSchema(in string, o, n *WatchSchema) {
+	switch {
+	case o == nil && n == nil:
+	case o == nil:
+		d.add(Change{Kind: ChangeAdded, Subject: "setting", Integration: in, Action: "watchSchema", New: watchText(n),
+			Summary: "watchSchema added: " + watchText(n)})
+	case n == nil:
+		d.add(Change{Kind: ChangeRemoved, Subject: "setting", Integration: in, Action: "watchSchema", Old: watchText(o),
+			Summary: "watchSchema removed: schema changes are no longer reported"})
+	default:
+		d.setting(in, "watchSchema", "", "destination", o.Destination, n.Destination, false)
+		d.setting(in, "watchSchema", "", "schedule", o.Schedule, n.Schedule, false)
+		d.setting(in, "watchSchema", "", "events", watchEvents(o), watchEvents(n), false)
+	}
+}
+
+func watchText(w *WatchSchema) string {
+	sched := w.Schedule
+	if sched == "" {
+		sched = "daily"
+	}
+	return fmt.Sprintf("%s to %s (%s)", watchEvents(w), w.Destination, sched)
+}
+
+func watchEvents(w *WatchSchema) string {
+	var ev []string
+	if a := w.AllObjects; a != nil {
+		for _, e := range []struct {
+			name string
+			ev   *Event
+		}{{"fieldCreated", a.FieldCreated}, {"fieldDeleted", a.FieldDeleted}, {"fieldChanged", a.FieldChanged}} {
+			if e.ev != nil && e.ev.Enabled != "" {
+				ev = append(ev, e.name)
+			}
+		}
+	}
+	if len(ev) == 0 {
+		return "no events"
+	}
+	return strings.Join(ev, ", ")
 }
 
 func proxyState(p *Proxy) string {
@@ -129,20 +194,6 @@ func proxyState(p *Proxy) string {
 		return "enabled (module base URL)"
 	}
 	return "enabled"
-}
-
-func watchDest(w *WatchSchema) string {
-	if w == nil {
-		return ""
-	}
-	return w.Destination
-}
-
-func watchSched(w *WatchSchema) string {
-	if w == nil {
-		return ""
-	}
-	return w.Schedule
 }
 
 func readList(r *Read) []*ReadObject {
@@ -180,9 +231,18 @@ func (d *differ) readObjects(in string, o, n *Read) {
 			continue
 		}
 		obj := nx.ObjectName
-		d.setting(in, "read", obj, "schedule", ox.Schedule, nx.Schedule, false)
+		if ox.Schedule != "" && nx.Schedule == "" {
+			d.add(Change{Kind: ChangeRemoved, Subject: "schedule", Integration: in, Action: "read", Object: obj, Old: ox.Schedule, Breaking: true,
+				Summary: fmt.Sprintf("read %s: schedule %q removed: installations get no more scheduled reads, only triggered ones", obj, ox.Schedule)})
+		} else {
+			d.setting(in, "read", obj, "schedule", ox.Schedule, nx.Schedule, false)
+		}
 		d.setting(in, "read", obj, "destination", ox.Destination, nx.Destination, false)
-		d.setting(in, "read", obj, "mapToName", ox.MapToName, nx.MapToName, false)
+		if ox.DeliveredName() != nx.DeliveredName() {
+			d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Old: ox.DeliveredName(), New: nx.DeliveredName(), Breaking: true,
+				Summary: fmt.Sprintf("read %s: records are now delivered as %s (were %s)", obj, nx.DeliveredName(), ox.DeliveredName())})
+		}
+		d.setting(in, "read", obj, "mapToDisplayName", ox.MapToDisplayName, nx.MapToDisplayName, false)
 		d.setting(in, "read", obj, "backfill", backfillText(ox.Backfill), backfillText(nx.Backfill), false)
 		d.setting(in, "read", obj, "optionalFieldsAuto", ox.OptionalFieldsAuto, nx.OptionalFieldsAuto, false)
 		d.setting(in, "read", obj, "enabled", ox.Enabled, nx.Enabled, false)
@@ -234,16 +294,6 @@ func fieldIndex(o *ReadObject) (map[string]fieldEntry, []string) {
 	return idx, order
 }
 
-func fieldSource(f *Field) string {
-	if f.CustomerMapped() {
-		if f.Default != "" {
-			return fmt.Sprintf("customer-mapped (default %s)", f.Default)
-		}
-		return "customer-mapped"
-	}
-	return f.FieldName
-}
-
 // fields compares fields by the name they are delivered under, so a field
 // whose source changes is one change, not a removal and an addition.
 func (d *differ) fields(in, obj string, o, n *ReadObject) {
@@ -277,11 +327,25 @@ func (d *differ) fields(in, obj string, o, n *ReadObject) {
 			d.add(Change{Kind: ChangeAdded, Subject: "field", Integration: in, Action: "read", Object: obj, Field: name, Breaking: breaking, Summary: summary})
 			continue
 		}
-		if os, ns := fieldSource(of.f), fieldSource(nf.f); os != ns {
-			d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Field: name, Old: os, New: ns,
-				Breaking: !of.f.CustomerMapped() && nf.f.CustomerMapped() && nf.required,
-				Summary:  fmt.Sprintf("read %s: %s now comes from %s (was %s)", obj, name, ns, os)})
+		switch {
+		case of.f.CustomerMapped() && nf.f.CustomerMapped():
+			if of.f.Default != nf.f.Default {
+				d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Field: name, Old: of.f.Default, New: nf.f.Default,
+					Summary: fmt.Sprintf("read %s: %s: suggested field %s -> %s (new installations only)", obj, name, quoteOr(of.f.Default), quoteOr(nf.f.Default))})
+			}
+		case !of.f.CustomerMapped() && nf.f.CustomerMapped():
+			d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Field: name, Old: of.f.FieldName, New: "customer-mapped",
+				Breaking: nf.required,
+				Summary:  fmt.Sprintf("read %s: %s is now mapped by each customer (was %s): existing installations must map it", obj, name, of.f.FieldName)})
+		case of.f.CustomerMapped() && !nf.f.CustomerMapped():
+			d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Field: name, Old: "customer-mapped", New: nf.f.FieldName,
+				Summary: fmt.Sprintf("read %s: %s now always comes from %s (was mapped by each customer; their choices are dropped)", obj, name, nf.f.FieldName)})
+		case of.f.FieldName != nf.f.FieldName:
+			d.add(Change{Kind: ChangeChanged, Subject: "mapping", Integration: in, Action: "read", Object: obj, Field: name, Old: of.f.FieldName, New: nf.f.FieldName,
+				Summary: fmt.Sprintf("read %s: %s now comes from %s (was %s)", obj, name, nf.f.FieldName, of.f.FieldName)})
 		}
+		d.setting(in, "read", obj+" field "+name, "mapToDisplayName", of.f.MapToDisplayName, nf.f.MapToDisplayName, false)
+		d.setting(in, "read", obj+" field "+name, "prompt", of.f.Prompt, nf.f.Prompt, false)
 		if of.required != nf.required {
 			summary := fmt.Sprintf("read %s: field %s is now optional", obj, name)
 			if nf.required {
@@ -326,8 +390,11 @@ func (d *differ) writeObjects(in string, o, n *Write) {
 		}
 		d.setting(in, "write", nx.ObjectName, "inheritMapping", fmt.Sprint(ox.InheritMapping), fmt.Sprint(nx.InheritMapping), false)
 		d.setting(in, "write", nx.ObjectName, "upsertKey", ox.UpsertKey, nx.UpsertKey, false)
+		d.setting(in, "write", nx.ObjectName, "valueDefaults.allowAnyFields", fmt.Sprint(allowAny(ox)), fmt.Sprint(allowAny(nx)), allowAny(ox) && !allowAny(nx))
 	}
 }
+
+func allowAny(o *WriteObject) bool { return o.ValueDefaults != nil && o.ValueDefaults.AllowAnyFields }
 
 func (d *differ) subscribeObjects(in string, o, n *Subscribe) {
 	var olds, news []*SubscribeObject
@@ -347,10 +414,90 @@ func (d *differ) subscribeObjects(in string, o, n *Subscribe) {
 		}
 	}
 	for _, x := range news {
-		if x != nil && !has(olds, x.ObjectName) {
+		if x == nil {
+			continue
+		}
+		if !has(olds, x.ObjectName) {
 			d.add(Change{Kind: ChangeAdded, Subject: "object", Integration: in, Action: "subscribe", Object: x.ObjectName, Summary: fmt.Sprintf("subscribe object %s added", x.ObjectName)})
+			continue
+		}
+		for _, ox := range olds {
+			if ox != nil && strings.EqualFold(ox.ObjectName, x.ObjectName) {
+				obj := x.ObjectName
+				d.setting(in, "subscribe", obj, "destination", ox.Destination, x.Destination, false)
+				// Events turned off or narrowed stop reaching the builder for
+				// every installation: those changes are breaking.
+				for _, e := range []struct {
+					name     string
+					old, new string
+					narrowed bool
+				}{
+					{"createEvent", eventState(ox.CreateEvent), eventState(x.CreateEvent), false},
+					{"updateEvent", updateState(ox.UpdateEvent), updateState(x.UpdateEvent), updateNarrowed(ox.UpdateEvent, x.UpdateEvent)},
+					{"deleteEvent", eventState(ox.DeleteEvent), eventState(x.DeleteEvent), false},
+					{"associationChangeEvent", assocState(ox.AssociationChangeEvent), assocState(x.AssociationChangeEvent), false},
+					{"otherEvents", strings.Join(ox.OtherEvents, ", "), strings.Join(x.OtherEvents, ", "), !containsAll(x.OtherEvents, ox.OtherEvents)},
+				} {
+					d.setting(in, "subscribe", obj, e.name, e.old, e.new, e.old != "" && (e.new == "" || e.narrowed))
+				}
+				break
+			}
 		}
 	}
+}
+
+// updateNarrowed reports whether update events now watch fewer fields.
+func updateNarrowed(o, n *UpdateEvent) bool {
+	if o == nil || n == nil || o.Enabled == "" || n.Enabled == "" {
+		return false
+	}
+	if n.WatchFieldsAuto == "all" {
+		return false
+	}
+	if o.WatchFieldsAuto != "" && o.WatchFieldsAuto != n.WatchFieldsAuto {
+		return true
+	}
+	return !containsAll(n.RequiredWatchFields, o.RequiredWatchFields)
+}
+
+// containsAll reports whether have holds every element of want, ignoring case.
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func eventState(e *Event) string {
+	if e == nil || e.Enabled == "" {
+		return ""
+	}
+	return e.Enabled
+}
+
+func assocState(e *AssocEvent) string {
+	if e == nil || e.Enabled == "" {
+		return ""
+	}
+	if e.IncludeFullRecords {
+		return e.Enabled + " with full records"
+	}
+	return e.Enabled
+}
+
+func updateState(e *UpdateEvent) string {
+	if e == nil || e.Enabled == "" {
+		return ""
+	}
+	switch {
+	case e.WatchFieldsAuto != "":
+		return e.Enabled + ", watching " + e.WatchFieldsAuto + " fields"
+	case len(e.RequiredWatchFields) > 0:
+		return e.Enabled + ", watching " + strings.Join(e.RequiredWatchFields, ", ")
+	}
+	return e.Enabled
 }
 
 // scopes reports scopes that integration in newly needs (breaking: every
@@ -395,6 +542,7 @@ func WriteDiff(w io.Writer, format, oldName, newName string, changes []Change) e
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if changes == nil {
 			changes = []Change{}
 		}
@@ -415,7 +563,7 @@ func WriteDiff(w io.Writer, format, oldName, newName string, changes []Change) e
 			for _, c := range changes {
 				mark := map[ChangeKind]string{ChangeAdded: "➕", ChangeRemoved: "➖", ChangeChanged: "✏️"}[c.Kind]
 				if c.Breaking {
-					mark = "⚠️ **breaking**"
+					mark += " ⚠️ **breaking**"
 				}
 				fmt.Fprintf(&b, "| %s | `%s` | %s |\n", mark, c.Integration, strings.ReplaceAll(c.Summary, "|", "\\|"))
 			}

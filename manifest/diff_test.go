@@ -200,7 +200,7 @@ func TestDiffBreaking(t *testing.T) {
 		},
 		{
 			// Every installation must now map city itself.
-			name: "field-becomes-customer-mapped", breaking: true, count: 1,
+			name: "field-becomes-customer-mapped", breaking: true, count: 2,
 			must: []want{{Kind: changed, Subject: "mapping", Object: "account", Field: "city", Old: "billingcity", Breaking: true}},
 		},
 		{
@@ -249,7 +249,7 @@ func TestDiffBreaking(t *testing.T) {
 			name: "write-object-removed", breaking: true, count: 2,
 			must: []want{
 				{Kind: removed, Subject: "object", Action: "write", Object: "account", Breaking: true},
-				{Kind: added, Subject: "enabled", Action: "proxy", New: "enabled"},
+				{Kind: added, Subject: "setting", Action: "proxy", New: "enabled"},
 			},
 		},
 		{
@@ -261,7 +261,7 @@ func TestDiffBreaking(t *testing.T) {
 			// consumer that is the old object gone, like a removed read
 			// object or a renamed required field.
 			name: "object-delivered-name-changed", breaking: true, count: 1,
-			must: []want{{Kind: added, Subject: "mapToName", Action: "read", Object: "account", New: "company", Breaking: true}},
+			must: []want{{Kind: changed, Subject: "mapping", Action: "read", Object: "account", Old: "account", New: "company", Breaking: true}},
 		},
 		{
 			// deleteEvent is dropped (delete events stop, like a removed
@@ -284,11 +284,11 @@ func TestDiffBreaking(t *testing.T) {
 		},
 		{
 			name: "watch-schema-added", breaking: false, count: -1,
-			must: []want{{Kind: added, Subject: "destination", Action: "watchSchema", New: "schemaAlerts"}},
+			must: []want{{Kind: added, Subject: "setting", Action: "watchSchema", New: "fieldCreated to schemaAlerts (0 */24 * * *)"}},
 		},
 		{
 			name: "proxy-disabled", breaking: true, count: 1,
-			must: []want{{Kind: removed, Subject: "enabled", Action: "proxy", Breaking: true}},
+			must: []want{{Kind: removed, Subject: "setting", Action: "proxy", Old: "enabled", Breaking: true}},
 		},
 	}
 	seen := map[string]bool{}

@@ -51,11 +51,10 @@ func writeText(w io.Writer, diags Diagnostics, src Sources) error {
 		if d.Range == nil {
 			continue
 		}
-		f := src[d.Range.Filename]
-		if f == nil {
-			continue
+		line := d.SourceLine
+		if f := src[d.Range.Filename]; f != nil {
+			line = f.Line(d.Range.Start.Line)
 		}
-		line := f.Line(d.Range.Start.Line)
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -132,9 +131,11 @@ func writeJSON(w io.Writer, diags Diagnostics, src Sources) error {
 	for _, d := range diags {
 		jd := jsonDiagnostic{Severity: d.Severity, Rule: d.Rule, Summary: d.Summary, Suggestion: d.Suggestion, Path: d.Path, Range: d.Range}
 		if d.Range != nil {
+			line, start := d.SourceLine, d.Range.Start.Byte-byteColumn(d.SourceLine, d.Range.Start.Column)
 			if f := src[d.Range.Filename]; f != nil {
-				line := f.Line(d.Range.Start.Line)
-				start := f.pos(d.Range.Start.Line, 1).Byte
+				line, start = f.Line(d.Range.Start.Line), f.pos(d.Range.Start.Line, 1).Byte
+			}
+			if line != "" {
 				jd.Snippet = &jsonSnippet{Code: line, StartLine: d.Range.Start.Line,
 					HighlightStart: d.Range.Start.Byte - start, HighlightEnd: min(len(line), max(d.Range.End.Byte-start, d.Range.Start.Byte-start))}
 			}
@@ -143,7 +144,20 @@ func writeJSON(w io.Writer, diags Diagnostics, src Sources) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(rep)
+}
+
+// byteColumn returns the byte offset of character column col (from 1) in line.
+func byteColumn(line string, col int) int {
+	c := 1
+	for i := range line {
+		if c == col {
+			return i
+		}
+		c++
+	}
+	return len(line)
 }
 
 // writeGitHub prints workflow commands, so findings show as annotations on

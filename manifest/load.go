@@ -79,6 +79,9 @@ func resolve(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
+			if target, lerr := os.Readlink(path); lerr == nil {
+				return "", fmt.Errorf("%s is a symbolic link to %s, which does not exist; fix the link or pass the manifest itself", path, target)
+			}
 			return "", fmt.Errorf("%s does not exist; pass the path of amp.yaml or of its folder", path)
 		}
 		return "", fmt.Errorf("cannot read the manifest: %w", err)
@@ -146,7 +149,8 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 			if l := firstBadLine(f.lines); l > 0 {
 				line = l
 			}
-			return nil, Diagnostics{{Rule: "yaml-syntax", Severity: SeverityError, Summary: "invalid YAML: " + msg, Range: f.lineRange(line)}}
+			d := syntaxDiagnostic(f, line, msg)
+			return nil, Diagnostics{d}
 		}
 		docs = append(docs, &doc)
 	}
@@ -184,7 +188,10 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 	}
 	diags = append(diags, b.diags...)
 	// Decode is lenient: values of the wrong type are left zero and reported
-	// by the schema, with a better message than yaml's TypeError.
+	// by the schema, with a better message than yaml's TypeError. The tree is
+	// first made to agree with Value, so list indexes and duplicate keys mean
+	// the same in the typed model as in every position and finding.
+	alignForDecode(root)
 	var te *yaml.TypeError
 	if err := root.Decode(f.Manifest); err != nil && !errors.As(err, &te) {
 		return nil, append(diags, Diagnostic{Rule: "yaml-syntax", Severity: SeverityError, Path: "$", Summary: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Range: f.nodeRange(root)})
@@ -224,6 +231,80 @@ func firstBadLine(lines []string) int {
 	}
 	return lo
 }
+
+// alignForDecode edits the node tree in place so yaml's typed decoding
+// matches the value the schema saw: later duplicate keys are dropped (the
+// builder keeps the first), and in a list that holds mappings every item of
+// another kind becomes null, because yaml would skip it and shift the index
+// of every item after it.
+func alignForDecode(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		seen := make(map[string]bool, len(n.Content)/2)
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag != "!!merge" {
+				if seen[k.Value] {
+					continue
+				}
+				seen[k.Value] = true
+			}
+			alignForDecode(v)
+			kept = append(kept, k, v)
+		}
+		n.Content = kept
+	case yaml.SequenceNode:
+		hasMapping := false
+		for _, c := range n.Content {
+			if c.Kind == yaml.MappingNode {
+				hasMapping = true
+			}
+		}
+		for i, c := range n.Content {
+			if hasMapping && c.Kind != yaml.MappingNode && c.Kind != yaml.AliasNode {
+				n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: c.Line, Column: c.Column}
+				continue
+			}
+			alignForDecode(c)
+		}
+	}
+}
+
+// syntaxDiagnostic turns a YAML parser message into a finding a person can
+// act on, with the offending line attached for the snippet.
+func syntaxDiagnostic(f *File, line int, msg string) Diagnostic {
+	text := f.Line(line)
+	r := f.lineRange(line)
+	if indent := len(text) - len(strings.TrimLeft(text, " ")); indent < len(text) {
+		r.Start = f.pos(line, indent+1)
+	}
+	summary, hint := "invalid YAML: "+msg, ""
+	switch {
+	case strings.Contains(text, "\t") && strings.Contains(msg, "cannot start any token"):
+		summary = "invalid YAML: a tab indents this line; YAML indents with spaces only"
+		if i := strings.IndexByte(text, '\t'); i >= 0 {
+			r = &Range{Filename: f.Name, Start: f.pos(line, i+1), End: f.pos(line, i+2)}
+		}
+	case aliasValueRE.MatchString(text):
+		loc := aliasValueRE.FindStringSubmatchIndex(text)
+		col := utf8.RuneCountInString(text[:loc[2]]) + 1
+		r = &Range{Filename: f.Name, Start: f.pos(line, col), End: f.pos(line, f.lineLen(line)+1)}
+		summary = "invalid YAML: a value that starts with `*` is read as an alias"
+		hint = "quote the value, e.g. schedule: \"*/15 * * * *\""
+	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "did not find expected '-' indicator"):
+		summary = "invalid YAML: this line's indentation does not fit the block above it (" + msg + ")"
+		hint = "indent it like its sibling keys"
+	case strings.Contains(msg, "mapping values are not allowed in this context"):
+		summary = "invalid YAML: a `key: value` appears where a plain value was expected (" + msg + ")"
+		hint = "quote values that contain `: `, or fix the indentation"
+	}
+	return Diagnostic{Rule: "yaml-syntax", Severity: SeverityError, Summary: summary, Suggestion: hint, Range: r, SourceLine: text}
+}
+
+// aliasValueRE matches `key: *something`, an unquoted value starting with
+// `*`, which YAML reads as an alias: the commonest cause is a cron schedule.
+var aliasValueRE = regexp.MustCompile(`^\s*(?:-\s+)?[A-Za-z_][\w-]*:\s+(\*)\S*\s`)
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
@@ -322,7 +403,7 @@ func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any) {
 		child := ptr + "/" + escapePointer(key)
 		if _, dup := m[key]; dup {
 			b.diags = append(b.diags, Diagnostic{Rule: "duplicate-key", Severity: SeverityError, Path: pointerToPath(child),
-				Summary: fmt.Sprintf("key `%s` appears twice in this mapping (first on line %d); YAML keeps only the last, so remove one", key, b.f.keys[child].Line),
+				Summary: fmt.Sprintf("key `%s` appears twice in this mapping (first on line %d); YAML tools disagree on which one wins (amp reads the first), so remove one", key, b.f.keys[child].Line),
 				Range:   b.f.nodeRange(k)})
 			continue
 		}
@@ -433,6 +514,32 @@ func isPlainKey(s string) bool {
 		}
 	}
 	return true
+}
+
+// lookup returns the built value at JSON pointer ptr.
+func (f *File) lookup(ptr string) (any, bool) {
+	v := f.Value
+	if ptr == "" {
+		return v, true
+	}
+	for seg := range strings.SplitSeq(ptr[1:], "/") {
+		switch c := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = c[unescapePointer(seg)]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			v = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 // ValueRange returns where the value at JSON pointer ptr sits, falling back

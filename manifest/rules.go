@@ -41,6 +41,7 @@ var rules = []Rule{
 	{"integration-name-unique", SeverityError, "Integration names are unique in the file."},
 	{"action-required", SeverityError, "Each integration declares at least one of read, write, proxy or subscribe."},
 	{"object-duplicate", SeverityError, "An object appears at most once in an action."},
+	{"object-name-case", SeverityWarning, "An object is spelled the same way in read, write and subscribe."},
 	{"backfill-period", SeverityError, "backfill.defaultPeriod has exactly one of days and fullHistory."},
 	{"field-shape", SeverityError, "A field entry is either existent (fieldName) or customer-mapped (mapToName, prompt, default)."},
 	{"field-path", SeverityError, "Bracket paths such as $['address']['city'] are well formed."},
@@ -113,16 +114,16 @@ func severityOf(id string) Severity {
 const ignoreMarker = "amp:ignore["
 
 // parseIgnores returns, for each line that carries `# amp:ignore[a, b]`, the
-// rule ids it names, and for each id its column (for unknown-rule warnings).
+// rule ids it names with their columns. A comment that stands alone on its
+// line also covers the next line; a trailing one covers only its own.
 func parseIgnores(lines []string) map[int][]ignoredRule {
 	out := map[int][]ignoredRule{}
 	for i, line := range lines {
-		hash := strings.Index(line, "#")
+		hash := commentStart(line)
 		if hash < 0 {
 			continue
 		}
-		rest := line[hash:]
-		at := strings.Index(rest, ignoreMarker)
+		at := strings.Index(line[hash:], ignoreMarker)
 		if at < 0 {
 			continue
 		}
@@ -131,11 +132,12 @@ func parseIgnores(lines []string) map[int][]ignoredRule {
 		if end < 0 {
 			continue
 		}
+		own := strings.TrimSpace(line[:hash]) == ""
 		col := start
 		for part := range strings.SplitSeq(line[start:start+end], ",") {
 			id := strings.TrimSpace(part)
 			if id != "" {
-				out[i+1] = append(out[i+1], ignoredRule{id: id, column: col + strings.Index(part, id) + 1})
+				out[i+1] = append(out[i+1], ignoredRule{id: id, column: col + strings.Index(part, id) + 1, ownLine: own})
 			}
 			col += len(part) + 1
 		}
@@ -143,7 +145,39 @@ func parseIgnores(lines []string) map[int][]ignoredRule {
 	return out
 }
 
+// commentStart returns the byte index of the `#` that starts a YAML comment
+// on line, or -1: a `#` counts only outside quotes and at the start of the
+// line or after white space.
+func commentStart(line string) int {
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				if quote == '\'' && i+1 < len(line) && line[i+1] == '\'' {
+					i++ // '' is an escaped quote inside single quotes
+				} else {
+					quote = 0
+				}
+			} else if c == '\\' && quote == '"' {
+				i++
+			}
+		case c == '"' || c == '\'':
+			if i == 0 || strings.ContainsRune(" \t:[{,-", rune(line[i-1])) {
+				quote = c
+			}
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return i
+		}
+	}
+	return -1
+}
+
 type ignoredRule struct {
 	id     string
 	column int
+	// ownLine is true when the comment stands alone on its line, so it
+	// also covers the line below.
+	ownLine bool
 }

@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,11 @@ func parseSchedule(expr string) (sched *cron.SpecSchedule, finding *scheduleFind
 	}()
 	s, err := cron.ParseStandard(trimmed)
 	if err != nil {
-		return nil, &scheduleFinding{"schedule-syntax", fmt.Sprintf("schedule %q is not a valid cron expression: %v", expr, err), ""}
+		hint := ""
+		if f := strings.Fields(trimmed); strings.Contains(f[4], "7") && strings.Contains(err.Error(), "above maximum (6)") {
+			hint = "days of the week are 0-6: use 0 for Sunday"
+		}
+		return nil, &scheduleFinding{"schedule-syntax", fmt.Sprintf("schedule %q is not a valid cron expression: %v", expr, err), hint}
 	}
 	spec, ok := s.(*cron.SpecSchedule)
 	if !ok {
@@ -78,13 +83,46 @@ func checkSchedule(expr string, minGap time.Duration, intervalRule string) []sch
 	if f != nil {
 		return []scheduleFinding{*f}
 	}
-	if strings.Fields(expr)[0] == "*" {
-		return []scheduleFinding{{"schedule-every-minute", fmt.Sprintf("schedule %q runs every minute", expr), fmt.Sprintf("pick minutes, e.g. `*/%d * * * *`", max(10, int(minGap.Minutes())))}}
+	fields := strings.Fields(expr)
+	if fields[0] == "*" {
+		return []scheduleFinding{{"schedule-every-minute", fmt.Sprintf("schedule %q runs every minute", expr), "pick minutes, e.g. " + slower(fields, minGap)}}
 	}
 	if gap := shortestGap(spec); gap < minGap {
-		return []scheduleFinding{{intervalRule, fmt.Sprintf("schedule %q runs as often as every %s; the minimum is every %s", expr, gap, minGap), fmt.Sprintf("use e.g. `*/%d * * * *`", max(10, int(minGap.Minutes())))}}
+		return []scheduleFinding{{intervalRule, fmt.Sprintf("schedule %q runs as often as every %s; the minimum is every %s", expr, humanDuration(gap), humanDuration(minGap)), "use e.g. " + slower(fields, minGap)}}
 	}
 	return nil
+}
+
+// slower suggests the schedule with its minute (and, for an hourly floor,
+// hour) field replaced so it runs no more often than minGap, keeping the
+// author's hours and days.
+func slower(fields []string, minGap time.Duration) string {
+	out := slices.Clone(fields)
+	switch {
+	case minGap >= time.Hour:
+		out[0] = "0"
+		if minGap > time.Hour && out[1] == "*" {
+			out[1] = fmt.Sprintf("*/%d", int(minGap.Hours()))
+		}
+	default:
+		step := int(minGap.Minutes())
+		for 60%step != 0 {
+			step++
+		}
+		out[0] = fmt.Sprintf("*/%d", step)
+	}
+	return "`" + strings.Join(out, " ") + "`"
+}
+
+// humanDuration prints whole minutes and hours as words: "5 minutes", "1 hour".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0 && d >= time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return plural(int(d/time.Minute), "minute")
+	}
+	return d.String()
 }
 
 // starBit is robfig/cron's marker bit for a `*` field.

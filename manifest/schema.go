@@ -11,6 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ampforge/amp/schemas"
 )
@@ -22,13 +23,28 @@ type shape struct {
 	where string            // "$.integrations[].read.objects[]"
 	props map[string]*shape // object members (leaves have a shape with nil props)
 	items *shape            // array items
+	enum  []string          // the allowed values of a leaf, when fixed
+}
+
+// home is a place a key is valid.
+type home struct{ noun, where string }
+
+// keyAliases maps keys people write by mistake, per shape, to the key they
+// mean. They take precedence over misplaced-key hints: in a field entry,
+// `name` means fieldName, not an integration's name.
+var keyAliases = map[string]map[string]string{
+	"field entry":      {"name": "fieldName", "field": "fieldName", "as": "mapToName", "mapTo": "mapToName", "displayName": "mapToDisplayName"},
+	"read object":      {"name": "objectName", "object": "objectName", "fields": "requiredFields", "webhook": "destination", "cron": "schedule"},
+	"write object":     {"name": "objectName", "object": "objectName"},
+	"subscribe object": {"name": "objectName", "object": "objectName", "webhook": "destination"},
+	"integration":      {"type": "provider", "actions": "read"},
 }
 
 type compiledSchema struct {
 	schema *jsonschema.Schema
 	root   *shape
 	// homes maps each key to the places it is valid, for misplaced-key hints.
-	homes map[string][]string
+	homes map[string][]home
 }
 
 var (
@@ -61,11 +77,10 @@ func compileSchema(raw []byte) (*compiledSchema, error) {
 		return nil, fmt.Errorf("manifest schema: %w", err)
 	}
 	defs, _ := tree["$defs"].(map[string]any)
-	cs := &compiledSchema{schema: sch, homes: map[string][]string{}}
+	cs := &compiledSchema{schema: sch, homes: map[string][]home{}}
 	cs.root = cs.shapeOf(tree, defs, "$", "manifest")
 	for k := range cs.homes {
-		slices.Sort(cs.homes[k])
-		cs.homes[k] = slices.Compact(cs.homes[k])
+		slices.SortFunc(cs.homes[k], func(a, b home) int { return strings.Compare(a.where, b.where) })
 	}
 	return cs, nil
 }
@@ -79,6 +94,11 @@ func (cs *compiledSchema) shapeOf(node map[string]any, defs map[string]any, wher
 		noun = t
 	}
 	s := &shape{noun: noun, where: where}
+	if enum, ok := node["enum"].([]any); ok {
+		for _, e := range enum {
+			s.enum = append(s.enum, fmt.Sprint(e))
+		}
+	}
 	if props, ok := node["properties"].(map[string]any); ok {
 		s.props = map[string]*shape{}
 		keys := make([]string, 0, len(props))
@@ -89,7 +109,7 @@ func (cs *compiledSchema) shapeOf(node map[string]any, defs map[string]any, wher
 		for _, k := range keys {
 			child, _ := props[k].(map[string]any)
 			s.props[k] = cs.shapeOf(child, defs, where+"."+k, "")
-			cs.homes[k] = append(cs.homes[k], s.noun+" ("+where+")")
+			cs.homes[k] = append(cs.homes[k], home{s.noun, where})
 		}
 	}
 	if items, ok := node["items"].(map[string]any); ok {
@@ -161,12 +181,16 @@ func (cs *compiledSchema) checkKeys(f *File, v any, ptr string, s *shape, diags 
 				continue
 			}
 			d := Diagnostic{Severity: SeverityWarning, Path: pointerToPath(child), Range: f.KeyRange(child)}
-			if homes := cs.homes[k]; len(homes) > 0 {
+			if meant, ok := keyAliases[s.noun][k]; ok {
+				d.Rule = "unknown-key"
+				d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, article(s.noun))
+				d.Suggestion = fmt.Sprintf("did you mean `%s`?", meant)
+			} else if homes := cs.homes[k]; len(homes) > 0 {
 				d.Rule = "misplaced-key"
-				d.Summary = fmt.Sprintf("`%s` is not a key of a %s; it belongs in a %s, so amp ignores it here", k, s.noun, strings.Join(homes, " or a "))
+				d.Summary = fmt.Sprintf("`%s` is not a key of %s; it belongs in %s, so amp ignores it here", k, article(s.noun), homesText(homes))
 			} else {
 				d.Rule = "unknown-key"
-				d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, s.noun)
+				d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, article(s.noun))
 				d.Suggestion = didYouMean(k, s.keyNames())
 			}
 			*diags = append(*diags, d)
@@ -176,6 +200,24 @@ func (cs *compiledSchema) checkKeys(f *File, v any, ptr string, s *shape, diags 
 			cs.checkKeys(f, item, fmt.Sprintf("%s/%d", ptr, i), s.items, diags)
 		}
 	}
+}
+
+// homesText lists the places a key is valid, grouped by what they are:
+// "a field entry (requiredFields[] or optionalFields[])".
+func homesText(homes []home) string {
+	var nouns []string
+	wheres := map[string][]string{}
+	for _, h := range homes {
+		if _, ok := wheres[h.noun]; !ok {
+			nouns = append(nouns, h.noun)
+		}
+		wheres[h.noun] = append(wheres[h.noun], h.where)
+	}
+	parts := make([]string, len(nouns))
+	for i, n := range nouns {
+		parts[i] = fmt.Sprintf("%s (%s)", article(n), strings.Join(wheres[n], " or "))
+	}
+	return strings.Join(parts, " or ")
 }
 
 // schemaDiagnostics validates the value against the JSON Schema and turns
@@ -217,7 +259,7 @@ func (cs *compiledSchema) collect(f *File, ve *jsonschema.ValidationError, out *
 			if ptr == "" && m == "specVersion" {
 				rule = "spec-version"
 			}
-			add(rule, fmt.Sprintf("%s is missing required key `%s`%s", article(noun), m, requiredHint(m)), "", f.ValueRange(ptr), pointerToPath(ptr))
+			add(rule, fmt.Sprintf("%s is missing required key `%s`%s", article(noun), m, requiredHint(m)), "", f.KeyRange(ptr), pointerToPath(ptr))
 		}
 		return
 	case *kind.Type:
@@ -225,11 +267,14 @@ func (cs *compiledSchema) collect(f *File, ve *jsonschema.ValidationError, out *
 		if ptr == "/specVersion" {
 			rule = "spec-version"
 		}
-		got := k.Got
-		if got == "number" || got == "integer" || got == "string" || got == "boolean" {
-			got = fmt.Sprintf("%s `%v`", got, valueAt(f, ptr))
+		if k.Got == "null" && last == "objects" {
+			return // an action with an empty objects key: empty-list says it better
 		}
-		add(rule, fmt.Sprintf("`%s` must be %s, not %s", keyLabel(last, noun), typeWords(k.Want), got), typeHint(k, valueAt(f, ptr)), f.ValueRange(ptr), pointerToPath(ptr))
+		label := "`" + keyLabel(last, noun) + "`"
+		if last == "" || isIndex(last) {
+			label = "each " + noun
+		}
+		add(rule, fmt.Sprintf("%s must be %s, not %s", label, typeWords(k.Want), gotWords(k.Got, f, ptr)), cs.typeHint(f, ve.InstanceLocation, ptr, k), f.ValueRange(ptr), pointerToPath(ptr))
 		return
 	case *kind.Enum:
 		want := make([]string, len(k.Want))
@@ -240,10 +285,14 @@ func (cs *compiledSchema) collect(f *File, ve *jsonschema.ValidationError, out *
 		if ptr == "/specVersion" {
 			rule = "spec-version"
 		}
-		add(rule, fmt.Sprintf("`%s` must be %s, not `%v`", keyLabel(last, noun), oneOfWords(want), k.Got), didYouMean(fmt.Sprint(k.Got), want), f.ValueRange(ptr), pointerToPath(ptr))
+		suggestion := didYouMean(fmt.Sprint(k.Got), want)
+		if rule == "spec-version" {
+			suggestion = "write `specVersion: 1.0.0`"
+		}
+		add(rule, fmt.Sprintf("`%s` must be %s, not `%v`", keyLabel(last, noun), oneOfWords(want), k.Got), suggestion, f.ValueRange(ptr), pointerToPath(ptr))
 		return
 	case *kind.MinItems:
-		add("empty-list", fmt.Sprintf("`%s` is empty; list at least %d", last, k.Want), "", f.ValueRange(ptr), pointerToPath(ptr))
+		add("empty-list", fmt.Sprintf("`%s` is empty; list at least one", last), "", f.ValueRange(ptr), pointerToPath(ptr))
 		return
 	case *kind.MinLength:
 		add("value-range", fmt.Sprintf("`%s` is empty", keyLabel(last, noun)), "", f.ValueRange(ptr), pointerToPath(ptr))
@@ -320,15 +369,47 @@ func oneOfWords(want []string) string {
 	return "one of `" + strings.Join(want, "`, `") + "`"
 }
 
-func typeHint(k *kind.Type, got any) string {
-	if slices.Contains(k.Want, "boolean") && k.Got == "string" {
+// gotWords describes the value that has the wrong type.
+func gotWords(got string, f *File, ptr string) string {
+	switch got {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "null":
+		return "empty (null)"
+	}
+	return fmt.Sprintf("%s `%v`", got, valueAt(f, ptr))
+}
+
+// typeHint says how to fix a wrongly typed value, from what was written
+// and how (quoted or plain).
+func (cs *compiledSchema) typeHint(f *File, loc []string, ptr string, k *kind.Type) string {
+	n := f.values[ptr]
+	if n == nil {
+		return ""
+	}
+	quoted := n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle
+	s := cs.at(loc)
+	if s != nil && len(s.enum) > 0 {
+		if ptr == "/specVersion" {
+			return "write `specVersion: 1.0.0`"
+		}
+		return fmt.Sprintf("write %s", oneOfWords(s.enum))
+	}
+	switch {
+	case slices.Contains(k.Want, "boolean") && k.Got == "string" && quoted:
 		return "write true or false without quotes"
-	}
-	if slices.Contains(k.Want, "integer") && k.Got == "string" {
+	case slices.Contains(k.Want, "boolean") && k.Got == "string":
+		return fmt.Sprintf("YAML 1.2 reads `%s` as text: write true or false", n.Value)
+	case slices.Contains(k.Want, "integer") && k.Got == "string" && quoted:
 		return "write the number without quotes"
-	}
-	if slices.Contains(k.Want, "string") && k.Got == "number" {
-		return fmt.Sprintf("quote it: \"%v\"", got)
+	case slices.Contains(k.Want, "integer") && k.Got == "string":
+		return "write a whole number, such as 30"
+	case slices.Contains(k.Want, "string") && (k.Got == "number" || k.Got == "integer" || k.Got == "boolean"):
+		return fmt.Sprintf("quote it: \"%v\"", valueAt(f, ptr))
+	case slices.Contains(k.Want, "object") && k.Got == "string" && s != nil && s.noun == "field entry":
+		return fmt.Sprintf("write `- fieldName: %s`", n.Value)
 	}
 	return ""
 }

@@ -14,7 +14,7 @@ func closest(name string, candidates []string) string {
 	for _, c := range candidates {
 		// The distance is at least the difference in length: skip the
 		// candidates that cannot be close before paying for the table.
-		if diff := len(c) - len(name); diff > limit || -diff > limit {
+		if diff := len(c) - len(name); (diff > limit && !strings.HasPrefix(strings.ToLower(c), lower)) || -diff > limit {
 			continue
 		}
 		lc := strings.ToLower(c)
@@ -22,9 +22,12 @@ func closest(name string, candidates []string) string {
 			return c
 		}
 		d := editDistance(lower, lc)
-		// A singular/plural slip is the commonest mistake in object names.
+		// A singular/plural slip is the commonest mistake in object names,
+		// and a shortened name (dynamics for dynamicsCRM) the next.
 		if lc == lower+"s" || lower == lc+"s" {
 			d = 1
+		} else if len(lower) >= 4 && strings.HasPrefix(lc, lower) {
+			d = min(d, 2)
 		}
 		if d < bestDist || d == bestDist && c < best {
 			best, bestDist = c, d

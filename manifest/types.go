@@ -1,5 +1,7 @@
 package manifest
 
+import "strings"
+
 // Manifest is a whole amp.yaml. Field names follow the file; the yaml tags
 // are the keys. Optional scalars that change meaning when absent are
 // pointers.
@@ -206,7 +208,9 @@ func (in *Integration) ReadObject(name string) *ReadObject {
 		return nil
 	}
 	for _, o := range in.Read.Objects {
-		if o != nil && o.ObjectName == name {
+		// Object names are case-insensitive everywhere amp compares them,
+		// as they are in the providers' APIs.
+		if o != nil && strings.EqualFold(o.ObjectName, name) {
 			return o
 		}
 	}

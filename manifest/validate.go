@@ -74,11 +74,15 @@ func (f *File) applyIgnores(diags Diagnostics) Diagnostics {
 		if d.Range == nil {
 			return false
 		}
-		for _, line := range []int{d.Range.Start.Line, d.Range.Start.Line - 1} {
-			for _, ig := range f.ignores[line] {
-				if ig.id == d.Rule {
-					return true
-				}
+		line := d.Range.Start.Line
+		for _, ig := range f.ignores[line] {
+			if ig.id == d.Rule {
+				return true
+			}
+		}
+		for _, ig := range f.ignores[line-1] {
+			if ig.id == d.Rule && ig.ownLine {
+				return true
 			}
 		}
 		return false
@@ -209,7 +213,11 @@ func (v *validator) provider(in *Integration, ptr string) *providers.Spec {
 			return nil
 		}
 		d := v.at("provider-unknown", ptr+"/provider", false, "unknown provider `%s`; amp supports %s", in.Provider, strings.Join(v.opts.Registry.Names(), ", "))
-		d.Suggestion = didYouMean(in.Provider, append(v.opts.Registry.Names(), providers.ElsewhereKnown...))
+		// Prefer a provider amp runs over one it only knows by name.
+		d.Suggestion = didYouMean(in.Provider, v.opts.Registry.Names())
+		if d.Suggestion == "" {
+			d.Suggestion = didYouMean(in.Provider, providers.ElsewhereKnown)
+		}
 		return nil
 	}
 	if in.Module != "" {
@@ -220,23 +228,41 @@ func (v *validator) provider(in *Integration, ptr string) *providers.Spec {
 			}
 			d := v.at("module-unknown", ptr+"/module", false, "%s has no module `%s`; its modules are %s", spec.DisplayName, in.Module, strings.Join(ids, ", "))
 			d.Suggestion = didYouMean(in.Module, ids)
+			for _, m := range spec.Modules {
+				if slices.ContainsFunc(m.Aliases, func(a string) bool { return strings.EqualFold(a, in.Module) }) {
+					d.Suggestion = fmt.Sprintf("%s is now %s: write `module: %s`", in.Module, m.DisplayName, m.ID)
+				}
+			}
 			return nil
 		}
 	}
 	return spec
 }
 
-func (v *validator) emptyList(ptr, action string, n int) {
-	if n == 0 && v.has(ptr) {
-		v.at("empty-list", ptr, true, "%s declares no objects; list at least one under `%s.objects` or remove `%s`", action, action, action)
+// emptyList reports an action with no objects: `objects` absent, null or
+// []. A value of the wrong type is the schema's to report.
+func (v *validator) emptyList(ptr, action string) {
+	if !v.has(ptr) {
+		return
 	}
+	objs, _ := v.f.lookup(ptr + "/objects")
+	switch objs := objs.(type) {
+	case nil:
+	case []any:
+		if len(objs) > 0 {
+			return
+		}
+	default:
+		return
+	}
+	v.at("empty-list", ptr, true, "%s declares no objects; list at least one under `%s.objects` or remove `%s`", action, action, action)
 }
 
 func (v *validator) read(in *Integration, spec *providers.Spec, module, ptr string) {
 	if in.Read == nil {
 		return
 	}
-	v.emptyList(ptr+"/read", "read", len(in.Read.Objects))
+	v.emptyList(ptr+"/read", "read")
 	seen := map[string]int{}
 	for j, o := range in.Read.Objects {
 		if o == nil {
@@ -488,7 +514,7 @@ func (v *validator) write(in *Integration, spec *providers.Spec, module, ptr str
 	if in.Write == nil {
 		return
 	}
-	v.emptyList(ptr+"/write", "write", len(in.Write.Objects))
+	v.emptyList(ptr+"/write", "write")
 	seen := map[string]int{}
 	for j, o := range in.Write.Objects {
 		if o == nil {
@@ -501,6 +527,7 @@ func (v *validator) write(in *Integration, spec *providers.Spec, module, ptr str
 			v.at("action-unsupported", op+"/objectName", false, "%s %s is read-only; it cannot be written", spec.DisplayName, obj.Name)
 		}
 		read := in.ReadObject(o.ObjectName)
+		v.sameSpelling(read, o.ObjectName, op+"/objectName")
 		if o.InheritMapping && read == nil {
 			v.at("inherit-mapping-no-read", op+"/inheritMapping", true, "`inheritMapping: true` but `%s` is not read by this integration, so there is no mapping to inherit", o.ObjectName)
 		}
@@ -529,6 +556,15 @@ func (v *validator) upsertKey(spec *providers.Spec, obj *providers.Object, read 
 	v.field(spec, obj, o.UpsertKey, ptr)
 }
 
+// sameSpelling warns when an object is written or subscribed to under
+// another spelling than its read entry: amp matches them ignoring case, but
+// readers of the manifest may not.
+func (v *validator) sameSpelling(read *ReadObject, name, ptr string) {
+	if read != nil && read.ObjectName != name {
+		v.at("object-name-case", ptr, false, "`%s` is read as `%s`; spell it the same way in every action", name, read.ObjectName).Suggestion = fmt.Sprintf("write `%s`", read.ObjectName)
+	}
+}
+
 func hasField(o *providers.Object, name string) bool {
 	_, ok := o.Field(name)
 	return ok
@@ -538,7 +574,7 @@ func (v *validator) subscribe(in *Integration, spec *providers.Spec, module, ptr
 	if in.Subscribe == nil {
 		return
 	}
-	v.emptyList(ptr+"/subscribe", "subscribe", len(in.Subscribe.Objects))
+	v.emptyList(ptr+"/subscribe", "subscribe")
 	seen := map[string]int{}
 	for j, o := range in.Subscribe.Objects {
 		if o == nil {
@@ -552,6 +588,7 @@ func (v *validator) subscribe(in *Integration, spec *providers.Spec, module, ptr
 				v.at("subscribe-limit", op, false, "%s allows at most %d subscribe objects per integration; this is number %d", spec.DisplayName, limit, j+1)
 			}
 		}
+		v.sameSpelling(in.ReadObject(o.ObjectName), o.ObjectName, op+"/objectName")
 		if o.ObjectName != "" && o.EventsEnabled() && in.ReadObject(o.ObjectName) == nil {
 			v.at("subscribe-read", op+"/objectName", false, "subscribing to `%s` needs a read entry for it: events carry the fields and mapping of the read", o.ObjectName)
 		}

@@ -52,6 +52,9 @@ type Spec struct {
 type Module struct {
 	ID          string
 	DisplayName string
+	// Aliases are names people still use for the module (Salesforce's
+	// Account Engagement was Pardot), so validation can point to the ID.
+	Aliases []string
 	// Support overrides the provider's support flags inside this module when set.
 	Support *Support
 }

@@ -57,7 +57,7 @@ func runDiff(cmd *cobra.Command, a diffArgs, args []string) error {
 	)
 	if a.gitRef != "" {
 		if len(args) > 1 {
-			return usageErrorf("diff --git takes at most one PATH, got %d arguments", len(args))
+			return usageErrorf("diff --git takes at most one PATH, got %d: %s", len(args), quoteArgs(args))
 		}
 		path := "."
 		if len(args) == 1 {
@@ -87,7 +87,7 @@ func runDiff(cmd *cobra.Command, a diffArgs, args []string) error {
 		}
 	} else {
 		if len(args) != 2 {
-			return usageErrorf("diff needs OLD and NEW manifests (or --git REF [PATH]), got %d arguments\nRun 'amp diff --help' for usage.", len(args))
+			return usageErrorf("diff needs OLD and NEW manifests (or --git REF [PATH]), got %s\nRun 'amp diff --help' for usage.", plural(len(args), "argument"))
 		}
 		if oldM, err = loadForCommand(cmd, args[0]); err != nil {
 			return err
@@ -127,25 +127,46 @@ func resolveManifestPath(path string) (string, error) {
 
 // gitShow returns the content of file at revision ref. found is false when
 // the file did not exist at ref (the manifest is new), which is not an error.
+// It decides that from git's exit status, never from its (translated)
+// messages.
 func gitShow(ctx context.Context, ref, file string) (src []byte, found bool, err error) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, false, err
 	}
 	dir, base := filepath.Dir(abs), filepath.Base(abs)
-	// "REV:./path" is resolved relative to the working directory (-C).
-	c := exec.CommandContext(ctx, "git", "-C", dir, "show", ref+":./"+base)
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	if err := c.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if strings.Contains(msg, "does not exist in") || strings.Contains(msg, "exists on disk, but not in") {
-			return nil, false, nil
+	git := func(args ...string) ([]byte, string, error) {
+		c := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+		c.Env = append(os.Environ(), "LC_ALL=C", "LANGUAGE=")
+		var stdout, stderr bytes.Buffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		return stdout.Bytes(), strings.TrimSpace(stderr.String()), err
+	}
+	if _, msg, err := git("rev-parse", "--verify", "--quiet", ref+"^{commit}"); err != nil {
+		if msg == "" {
+			msg = fmt.Sprintf("%q is not a commit in this repository", ref)
 		}
+		return nil, false, fmt.Errorf("git: %s", msg)
+	}
+	// "REV:./path" is resolved relative to the working directory (-C).
+	spec := ref + ":./" + base
+	if _, _, err := git("cat-file", "-e", spec); err != nil {
+		return nil, false, nil
+	}
+	out, msg, err := git("show", spec)
+	if err != nil {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, false, fmt.Errorf("git show %s:%s failed: %s", ref, base, msg)
+		return nil, false, fmt.Errorf("git show %s:%s failed: %s", ref, file, msg)
 	}
-	return stdout.Bytes(), true, nil
+	return out, true, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

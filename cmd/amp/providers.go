@@ -16,6 +16,8 @@ func newProvidersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "providers",
 		Short: "List the providers in the catalog, or show one",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  subcommandsOnly,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",

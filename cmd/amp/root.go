@@ -56,17 +56,17 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	// or flag, or a wrong number of arguments.
 	fmt.Fprintf(stderr, "amp: %s\n", err)
 	if !strings.Contains(err.Error(), "--help") {
-		fmt.Fprintf(stderr, "Run 'amp %s --help' for usage.\n", commandPath(root, args))
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", commandPath(root, args))
 	}
 	return exitUsage
 }
 
 func commandPath(root *cobra.Command, args []string) string {
 	cmd, _, err := root.Find(args)
-	if err != nil || cmd == root {
-		return ""
+	if err != nil || cmd == nil {
+		return root.CommandPath()
 	}
-	return strings.TrimPrefix(cmd.CommandPath(), "amp ")
+	return cmd.CommandPath()
 }
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -101,12 +101,42 @@ and ships them.
 	return root
 }
 
-// exactArgs is cobra.ExactArgs with an exit-2 error that says what to pass.
+// maxArgs is cobra.MaximumNArgs with an exit-2 error that says what to pass.
 func maxArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) > n {
-			return usageErrorf("%s takes at most %d argument(s) (%s), got %d\nRun '%s --help' for usage.", cmd.CommandPath(), n, what, len(args), cmd.CommandPath())
+		switch {
+		case len(args) <= n:
+			return nil
+		case n == 0:
+			return usageErrorf("%s takes no arguments, got %s\nRun '%s --help' for usage.", cmd.CommandPath(), quoteArgs(args), cmd.CommandPath())
 		}
-		return nil
+		return usageErrorf("%s takes at most %d argument (%s), got %d: %s\nRun '%s --help' for usage.", cmd.CommandPath(), n, what, len(args), quoteArgs(args), cmd.CommandPath())
 	}
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return strings.Join(q, " ")
+}
+
+// subcommandsOnly makes a command that only groups subcommands refuse an
+// unknown subcommand (exit 2) instead of printing its help and exiting 0.
+func subcommandsOnly(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	names := []string{}
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q for %q (want %s)", args[0], cmd.CommandPath(), strings.Join(names, " or "))
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usageErrorf("%s", msg)
 }

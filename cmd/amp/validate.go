@@ -59,30 +59,42 @@ func runValidate(cmd *cobra.Command, a validateArgs) error {
 	}
 	var all manifest.Diagnostics
 	sources := manifest.Sources{}
-	unreadable := false
+	var unreadable []string
+	var valid []string
 	for _, p := range a.paths {
 		f, diags := manifest.Load(p)
 		if f == nil {
-			all = append(all, diags...)
-			unreadable = unreadable || slices.ContainsFunc(diags, func(d manifest.Diagnostic) bool { return d.Rule == "file-unreadable" })
+			for _, d := range diags {
+				if d.Rule == "file-unreadable" {
+					// Not a finding about a manifest: the input is missing.
+					unreadable = append(unreadable, d.Summary)
+				} else {
+					all = append(all, d)
+				}
+			}
 			continue
 		}
 		sources[f.Name] = f
-		all = append(all, manifest.Validate(f, manifest.Options{Strict: a.strict})...)
+		diags = manifest.Validate(f, manifest.Options{Strict: a.strict})
+		if !diags.HasErrors() {
+			valid = append(valid, f.Name)
+		}
+		all = append(all, diags...)
+	}
+	for _, msg := range unreadable {
+		fmt.Fprintf(cmd.ErrOrStderr(), "amp: %s\n", msg)
+	}
+	if len(unreadable) > 0 && len(sources) == 0 && len(all) == 0 {
+		return &exitError{code: exitUsage}
 	}
 	if err := manifest.WriteDiagnostics(out, manifest.Format(a.format), all, sources); err != nil {
 		return err
 	}
-	if a.format == "text" && len(all) == 0 {
-		names := make([]string, 0, len(sources))
-		for n := range sources {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		fmt.Fprintf(out, "%s: valid\n", strings.Join(names, ", "))
+	if a.format == "text" && len(valid) > 0 {
+		fmt.Fprintf(out, "%s: valid\n", strings.Join(valid, ", "))
 	}
 	switch {
-	case unreadable:
+	case len(unreadable) > 0:
 		return &exitError{code: exitUsage}
 	case all.HasErrors():
 		return failed()

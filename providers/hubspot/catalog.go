@@ -282,6 +282,22 @@ var objects = []providers.Object{
 		),
 	},
 	{
+		// Leads (object type 0-136) sit in the prospecting workspace; each is
+		// associated with a contact or company.
+		Name: "leads", DisplayName: "Leads",
+		Scopes: scopes("crm.objects.leads.read", "crm.objects.leads.write", ""),
+		Fields: record(
+			rw("hs_lead_name", "Lead name", tString),
+			rw("hs_lead_type", "Lead type", tSelect),
+			rw("hs_lead_label", "Lead label", tSelect),
+			rw("hs_pipeline", "Pipeline", tSelect),
+			rw("hs_pipeline_stage", "Lead stage", tSelect),
+			rw("hubspot_owner_id", "Lead owner", tRef),
+			ro("createdate", "Create date", tDateTime),
+			ro("hs_lastmodifieddate", "Last modified date", tDateTime),
+		),
+	},
+	{
 		// Owners come from /crm/v3/owners; they are users and teams, not
 		// records, and cannot be written.
 		Name: "owners", DisplayName: "Owners", ReadOnly: true,

@@ -88,6 +88,7 @@ var spec = &providers.Spec{
 		{
 			ID:          moduleAccountEngagement,
 			DisplayName: "Account Engagement",
+			Aliases:     []string{"pardot", "marketing-cloud-account-engagement"},
 			// Pardot v5 objects: read, write and proxy; no change events.
 			Support: &providers.Support{Read: true, Write: true, Proxy: true, Delete: true},
 		},
