@@ -275,3 +275,21 @@ func TestPositions(t *testing.T) {
 		t.Errorf("typed model schedule = %q", got)
 	}
 }
+
+// TestCRLFPositions checks that byte offsets count the \r of CRLF files.
+func TestCRLFPositions(t *testing.T) {
+	t.Parallel()
+	src := "specVersion: 1.0.0\r\nintegrations:\r\n  - name: a\r\n    provider: hubspt\r\n    proxy: {enabled: true}\r\n"
+	f, diags := manifest.Parse("amp.yaml", []byte(src))
+	if f == nil {
+		t.Fatal(diags)
+	}
+	diags = manifest.Validate(f, manifest.Options{})
+	if len(diags) != 1 || diags[0].Rule != "provider-unknown" {
+		t.Fatalf("got %v", diags)
+	}
+	r := diags[0].Range
+	if r.Start.Line != 4 || r.Start.Column != 15 || src[r.Start.Byte:r.End.Byte] != "hubspt" {
+		t.Errorf("range %+v covers %q, want line 4 column 15 over hubspt", r, src[r.Start.Byte:r.End.Byte])
+	}
+}

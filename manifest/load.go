@@ -119,7 +119,7 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 		if i < 0 {
 			i = firstInvalidUTF8(data)
 		}
-		f := &File{Name: name, lines: splitLines(data)}
+		f := &File{Name: name, Source: data, lines: splitLines(data)}
 		r := f.rangeAtByte(i)
 		return nil, Diagnostics{{Rule: "yaml-syntax", Severity: SeverityError, Summary: fmt.Sprintf("the file is not UTF-8 text (binary data at byte %d); a manifest is a YAML text file", i), Range: r}}
 	}
@@ -142,7 +142,7 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 				line, _ = strconv.Atoi(m[1])
 				msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
 			}
-			f := &File{Name: name, lines: splitLines(data)}
+			f := &File{Name: name, Source: data, lines: splitLines(data)}
 			// yaml.v3 names the line where the enclosing block began, often
 			// far above the mistake; the first line whose prefix no longer
 			// parses is where the author has to look.
@@ -163,9 +163,8 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 		Source: data,
 		lines:  splitLines(data),
 		// About one value per 12 bytes of YAML; sizing up front saves rehashing.
-		values:   make(map[string]*yaml.Node, len(data)/12),
-		keys:     make(map[string]*yaml.Node, len(data)/16),
-		Manifest: &Manifest{},
+		values: make(map[string]*yaml.Node, len(data)/12),
+		keys:   make(map[string]*yaml.Node, len(data)/16),
 	}
 	f.ignores = parseIgnores(f.lines)
 	var diags Diagnostics
@@ -187,15 +186,7 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 		return nil, append(diags, Diagnostic{Rule: "yaml-alias", Severity: SeverityError, Path: "$", Summary: summary, Range: f.nodeRange(b.overflowAt)})
 	}
 	diags = append(diags, b.diags...)
-	// Decode is lenient: values of the wrong type are left zero and reported
-	// by the schema, with a better message than yaml's TypeError. The tree is
-	// first made to agree with Value, so list indexes and duplicate keys mean
-	// the same in the typed model as in every position and finding.
-	alignForDecode(root)
-	var te *yaml.TypeError
-	if err := root.Decode(f.Manifest); err != nil && !errors.As(err, &te) {
-		return nil, append(diags, Diagnostic{Rule: "yaml-syntax", Severity: SeverityError, Path: "$", Summary: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Range: f.nodeRange(root)})
-	}
+	f.Manifest = decodeManifest(f.Value)
 	f.loadDiags = diags
 	return f, diags
 }
@@ -230,45 +221,6 @@ func firstBadLine(lines []string) int {
 		}
 	}
 	return lo
-}
-
-// alignForDecode edits the node tree in place so yaml's typed decoding
-// matches the value the schema saw: later duplicate keys are dropped (the
-// builder keeps the first), and in a list that holds mappings every item of
-// another kind becomes null, because yaml would skip it and shift the index
-// of every item after it.
-func alignForDecode(n *yaml.Node) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		seen := make(map[string]bool, len(n.Content)/2)
-		kept := n.Content[:0]
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Tag != "!!merge" {
-				if seen[k.Value] {
-					continue
-				}
-				seen[k.Value] = true
-			}
-			alignForDecode(v)
-			kept = append(kept, k, v)
-		}
-		n.Content = kept
-	case yaml.SequenceNode:
-		hasMapping := false
-		for _, c := range n.Content {
-			if c.Kind == yaml.MappingNode {
-				hasMapping = true
-			}
-		}
-		for i, c := range n.Content {
-			if hasMapping && c.Kind != yaml.MappingNode && c.Kind != yaml.AliasNode {
-				n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: c.Line, Column: c.Column}
-				continue
-			}
-			alignForDecode(c)
-		}
-	}
 }
 
 // syntaxDiagnostic turns a YAML parser message into a finding a person can
@@ -319,8 +271,17 @@ func firstInvalidUTF8(data []byte) int {
 	return 0
 }
 
+// splitLines splits source into lines without their line ends. A line
+// keeps a trailing \r of a CRLF file out of its text but in its byte count,
+// so byte offsets stay exact.
 func splitLines(data []byte) []string {
-	return strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if strings.HasSuffix(l, "\r") {
+			lines[i] = l[:len(l)-1]
+		}
+	}
+	return lines
 }
 
 // builder turns the YAML node tree into JSON-compatible values, recording
@@ -493,7 +454,7 @@ func pointerToPath(ptr string) string {
 	}
 	for seg := range strings.SplitSeq(ptr[1:], "/") {
 		seg = unescapePointer(seg)
-		if _, err := strconv.Atoi(seg); err == nil {
+		if isIndex(seg) {
 			fmt.Fprintf(&b, "[%s]", seg)
 		} else if isPlainKey(seg) {
 			b.WriteString("." + seg)
@@ -639,9 +600,21 @@ func (f *File) lineLen(line int) int {
 // pos converts a line and a character column to a Pos with a byte offset.
 func (f *File) pos(line, col int) Pos {
 	if f.lineStarts == nil {
-		f.lineStarts = make([]int, len(f.lines)+1)
-		for i, l := range f.lines {
-			f.lineStarts[i+1] = f.lineStarts[i] + len(l) + 1
+		// Offsets come from the source bytes, so CRLF line ends count.
+		f.lineStarts = make([]int, 1, len(f.lines)+1)
+		if len(f.Source) > 0 {
+			for i, c := range f.Source {
+				if c == '\n' {
+					f.lineStarts = append(f.lineStarts, i+1)
+				}
+			}
+		} else {
+			for _, l := range f.lines {
+				f.lineStarts = append(f.lineStarts, f.lineStarts[len(f.lineStarts)-1]+len(l)+1)
+			}
+		}
+		for len(f.lineStarts) < len(f.lines)+1 {
+			f.lineStarts = append(f.lineStarts, f.lineStarts[len(f.lineStarts)-1])
 		}
 	}
 	off := f.lineStarts[max(0, min(line-1, len(f.lines)))]

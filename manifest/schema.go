@@ -169,17 +169,15 @@ func (cs *compiledSchema) checkKeys(f *File, v any, ptr string, s *shape, diags 
 		if s.props == nil {
 			return
 		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			child := ptr + "/" + escapePointer(k)
+		// Map order is random, but Validate sorts every finding by position.
+		for k, val := range v {
 			if sub, ok := s.props[k]; ok {
-				cs.checkKeys(f, v[k], child, sub, diags)
+				if sub.props != nil || sub.items != nil {
+					cs.checkKeys(f, val, ptr+"/"+escapePointer(k), sub, diags)
+				}
 				continue
 			}
+			child := ptr + "/" + escapePointer(k)
 			d := Diagnostic{Severity: SeverityWarning, Path: pointerToPath(child), Range: f.KeyRange(child)}
 			if meant, ok := keyAliases[s.noun][k]; ok {
 				d.Rule = "unknown-key"

@@ -50,7 +50,22 @@ func didYouMean(name string, candidates []string) string {
 // editDistance is the optimal-string-alignment distance: insertions,
 // deletions, substitutions and transpositions of neighbours each cost one.
 func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
+	if isASCII(a) && isASCII(b) {
+		return osaDistance([]byte(a), []byte(b))
+	}
+	return osaDistance([]rune(a), []rune(b))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func osaDistance[T byte | rune](ra, rb []T) int {
 	if len(ra) == 0 {
 		return len(rb)
 	}

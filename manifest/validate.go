@@ -318,7 +318,12 @@ func (v *validator) object(spec *providers.Spec, module, name, ptr string) *prov
 			return nil
 		}
 	}
-	suggestion := didYouMean(name, v.objectNames(spec, module))
+	// Where custom objects carry a suffix, a suffixed name is custom without
+	// question: skip the search for a near standard name.
+	suggestion := ""
+	if spec.Custom.ObjectSuffix == "" || !spec.Custom.IsCustomObject(name) {
+		suggestion = didYouMean(name, v.objectNames(spec, module))
+	}
 	if customObject(spec, name, suggestion) {
 		v.at("object-custom", ptr, false, "`%s` is not a standard %s object; amp takes it as a custom object and checks it against each customer's schema when they connect", name, spec.DisplayName)
 		return nil
@@ -392,27 +397,28 @@ func (v *validator) fields(spec *providers.Spec, obj *providers.Object, o *ReadO
 				continue
 			}
 			fp := op + "/" + list.key + "/" + strconv.Itoa(k)
-			hasField, hasMap := v.has(fp+"/fieldName"), v.has(fp+"/mapToName")
+			fieldPtr, mapPtr := fp+"/fieldName", fp+"/mapToName"
+			hasField, hasMap := v.has(fieldPtr), v.has(mapPtr)
 			switch {
 			case !hasField && !hasMap:
 				v.at("field-shape", fp, false, "a field entry needs `fieldName` (read this provider field) or `mapToName` (the customer picks the field)")
 				continue
-			case hasField && (v.has(fp+"/prompt") || v.has(fp+"/default")):
+			case hasField && (fd.Prompt != "" || fd.Default != "" || v.has(fp+"/prompt") || v.has(fp+"/default")):
 				key := "prompt"
 				if !v.has(fp + "/prompt") {
 					key = "default"
 				}
 				v.at("field-shape", fp+"/"+key, true, "`%s` applies only to customer-mapped fields; remove `fieldName` to let the customer choose, or remove `%s`", key, key)
 			}
-			for _, k := range []string{"fieldName", "mapToName"} {
-				if val, _ := valueAt(v.f, fp+"/"+k).(string); strings.HasPrefix(val, "$") {
-					if err := checkBracketPath(val); err != nil {
-						d := v.at("field-path", fp+"/"+k, false, "`%s` is not a valid field path: %v", val, err)
+			for _, p := range [...]struct{ ptr, val string }{{fieldPtr, fd.FieldName}, {mapPtr, fd.MapToName}} {
+				if strings.HasPrefix(p.val, "$") {
+					if err := checkBracketPath(p.val); err != nil {
+						d := v.at("field-path", p.ptr, false, "`%s` is not a valid field path: %v", p.val, err)
 						d.Suggestion = "write nested paths as $['address']['city']"
 					}
 				}
 			}
-			v.field(spec, obj, fd.FieldName, fp+"/fieldName")
+			v.field(spec, obj, fd.FieldName, fieldPtr)
 			if fd.CustomerMapped() && fd.Default != "" {
 				v.field(spec, obj, fd.Default, fp+"/default")
 			}

@@ -245,8 +245,10 @@ func (s *Spec) ObjectsIn(id string) []*Object {
 
 // Object looks an object up in a module by name, ignoring case.
 func (s *Spec) Object(module, name string) (*Object, bool) {
-	for _, o := range s.ObjectsIn(module) {
-		if strings.EqualFold(o.Name, name) {
+	module = s.ResolveModule(module)
+	for i := range s.Objects {
+		o := &s.Objects[i]
+		if strings.EqualFold(o.Name, name) && s.ResolveModule(o.Module) == module {
 			return o, true
 		}
 	}
