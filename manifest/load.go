@@ -51,6 +51,9 @@ type File struct {
 	ignores    map[int][]ignoredRule
 	// loadDiags are findings made while parsing, reported again by Validate.
 	loadDiags Diagnostics
+	// unknownKeys are keys the schema does not know, found while building
+	// Value, so Validate needs no second walk to report them.
+	unknownKeys []unknownKey
 }
 
 // Load reads and parses the manifest at path, which may name the file or a
@@ -176,8 +179,12 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 	}
 
 	root := docs[0].Content[0]
+	cs, err := manifestSchema()
+	if err != nil {
+		panic(err) // the schema is embedded and tested; failing here is a build defect
+	}
 	b := builder{f: f}
-	f.Value = b.build(root, "")
+	f.Value = b.build(root, "", cs.root)
 	if b.overflow {
 		summary := fmt.Sprintf("aliases expand to more than %d nodes; expand the anchors by hand or remove the nested aliases", maxAliasNodes)
 		if b.cycle {
@@ -296,7 +303,7 @@ type builder struct {
 	expanding  map[*yaml.Node]bool // anchors being expanded, to catch cycles
 }
 
-func (b *builder) build(n *yaml.Node, ptr string) any {
+func (b *builder) build(n *yaml.Node, ptr string, sh *shape) any {
 	if b.overflow {
 		return nil
 	}
@@ -322,7 +329,7 @@ func (b *builder) build(n *yaml.Node, ptr string) any {
 			b.expanding = map[*yaml.Node]bool{}
 		}
 		b.expanding[n.Alias] = true
-		v := b.build(n.Alias, ptr)
+		v := b.build(n.Alias, ptr, sh)
 		delete(b.expanding, n.Alias)
 		return v
 	}
@@ -332,19 +339,23 @@ func (b *builder) build(n *yaml.Node, ptr string) any {
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		b.mapping(n, ptr, m)
+		b.mapping(n, ptr, m, sh)
 		return m
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
+		var items *shape
+		if sh != nil {
+			items = sh.items
+		}
 		for i, c := range n.Content {
-			s = append(s, b.build(c, ptr+"/"+strconv.Itoa(i)))
+			s = append(s, b.build(c, ptr+"/"+strconv.Itoa(i), items))
 		}
 		return s
 	case yaml.ScalarNode:
 		return scalarValue(n)
 	case yaml.DocumentNode:
 		if len(n.Content) > 0 {
-			return b.build(n.Content[0], ptr)
+			return b.build(n.Content[0], ptr, sh)
 		}
 	}
 	return nil
@@ -352,7 +363,7 @@ func (b *builder) build(n *yaml.Node, ptr string) any {
 
 // mapping fills m from mapping node n. YAML merge keys (<<) are honoured the
 // way yaml.v3 decodes them: explicit keys win over merged ones.
-func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any) {
+func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any, sh *shape) {
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -369,7 +380,7 @@ func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any) {
 			continue
 		}
 		b.f.keys[child] = k
-		m[key] = b.build(v, child)
+		m[key] = b.build(v, child, b.member(sh, key, child))
 	}
 	for _, mv := range merges {
 		for mv.Kind == yaml.AliasNode {
@@ -396,10 +407,23 @@ func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any) {
 				}
 				child := ptr + "/" + escapePointer(key)
 				b.f.keys[child] = src.Content[i]
-				m[key] = b.build(src.Content[i+1], child)
+				m[key] = b.build(src.Content[i+1], child, b.member(sh, key, child))
 			}
 		}
 	}
+}
+
+// member returns the shape of key inside sh, recording the key as unknown
+// when sh is an object shape that does not have it.
+func (b *builder) member(sh *shape, key, ptr string) *shape {
+	if sh == nil || sh.props == nil {
+		return nil
+	}
+	sub, ok := sh.props[key]
+	if !ok {
+		b.f.unknownKeys = append(b.f.unknownKeys, unknownKey{ptr: ptr, key: key, in: sh})
+	}
+	return sub
 }
 
 // scalarValue converts a scalar by its resolved tag, so `2024-01-01` stays a

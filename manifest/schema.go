@@ -157,47 +157,30 @@ func (s *shape) keyNames() []string {
 	return out
 }
 
-// checkKeys walks the value and reports keys the schema does not know: a
-// warning naming the nearest known key, or where the key belongs when it is
-// valid elsewhere.
-func (cs *compiledSchema) checkKeys(f *File, v any, ptr string, s *shape, diags *Diagnostics) {
-	if s == nil {
-		return
+// unknownKey is a key the schema does not know, found while building the value.
+type unknownKey struct {
+	ptr, key string
+	in       *shape
+}
+
+// keyDiagnostic reports an unknown key: a warning naming the key the author
+// most likely meant, or where the key belongs when it is valid elsewhere.
+func (cs *compiledSchema) keyDiagnostic(f *File, u unknownKey) Diagnostic {
+	k, s := u.key, u.in
+	d := Diagnostic{Severity: SeverityWarning, Path: pointerToPath(u.ptr), Range: f.KeyRange(u.ptr)}
+	if meant, ok := keyAliases[s.noun][k]; ok {
+		d.Rule = "unknown-key"
+		d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, article(s.noun))
+		d.Suggestion = fmt.Sprintf("did you mean `%s`?", meant)
+	} else if homes := cs.homes[k]; len(homes) > 0 {
+		d.Rule = "misplaced-key"
+		d.Summary = fmt.Sprintf("`%s` is not a key of %s; it belongs in %s, so amp ignores it here", k, article(s.noun), homesText(homes))
+	} else {
+		d.Rule = "unknown-key"
+		d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, article(s.noun))
+		d.Suggestion = didYouMean(k, s.keyNames())
 	}
-	switch v := v.(type) {
-	case map[string]any:
-		if s.props == nil {
-			return
-		}
-		// Map order is random, but Validate sorts every finding by position.
-		for k, val := range v {
-			if sub, ok := s.props[k]; ok {
-				if sub.props != nil || sub.items != nil {
-					cs.checkKeys(f, val, ptr+"/"+escapePointer(k), sub, diags)
-				}
-				continue
-			}
-			child := ptr + "/" + escapePointer(k)
-			d := Diagnostic{Severity: SeverityWarning, Path: pointerToPath(child), Range: f.KeyRange(child)}
-			if meant, ok := keyAliases[s.noun][k]; ok {
-				d.Rule = "unknown-key"
-				d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, article(s.noun))
-				d.Suggestion = fmt.Sprintf("did you mean `%s`?", meant)
-			} else if homes := cs.homes[k]; len(homes) > 0 {
-				d.Rule = "misplaced-key"
-				d.Summary = fmt.Sprintf("`%s` is not a key of %s; it belongs in %s, so amp ignores it here", k, article(s.noun), homesText(homes))
-			} else {
-				d.Rule = "unknown-key"
-				d.Summary = fmt.Sprintf("unknown key `%s` in %s; amp ignores it", k, article(s.noun))
-				d.Suggestion = didYouMean(k, s.keyNames())
-			}
-			*diags = append(*diags, d)
-		}
-	case []any:
-		for i, item := range v {
-			cs.checkKeys(f, item, fmt.Sprintf("%s/%d", ptr, i), s.items, diags)
-		}
-	}
+	return d
 }
 
 // homesText lists the places a key is valid, grouped by what they are:

@@ -39,7 +39,9 @@ func Validate(f *File, opts Options) Diagnostics {
 		panic(err)
 	}
 	diags = append(diags, cs.schemaDiagnostics(f)...)
-	cs.checkKeys(f, f.Value, "", cs.root, &diags)
+	for _, u := range f.unknownKeys {
+		diags = append(diags, cs.keyDiagnostic(f, u))
+	}
 	v := &validator{f: f, opts: opts, schedules: map[string][]scheduleFinding{}}
 	v.manifest()
 	diags = append(diags, v.diags...)
