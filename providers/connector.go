@@ -1,0 +1,220 @@
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"time"
+)
+
+// Config is what a connector is built from: one customer's connection.
+type Config struct {
+	// HTTPClient carries the connection's credentials (see NewAuthClient).
+	// Connectors never add tokens themselves.
+	HTTPClient *http.Client
+	// BaseURL is where the provider's data API lives for this connection:
+	// Salesforce's instance_url, HubSpot's API host, the Dynamics
+	// organisation URL. Fakes and tests point it at an httptest server.
+	BaseURL string
+	// Module is the manifest's module; empty means the provider's default.
+	Module string
+	// Metadata holds per-connection values captured at connect time
+	// (workspace, portal id, API version...).
+	Metadata map[string]string
+	// OnQuota, when set, receives the provider's rate-limit reading from
+	// every response that carries one, so the engine can pace itself.
+	OnQuota func(Quota)
+}
+
+// ConnectorProvider is implemented by providers that can build connectors.
+// The catalog entry alone (Provider) is enough for offline validation.
+type ConnectorProvider interface {
+	Provider
+	// NewConnector builds a connector for one connection.
+	NewConnector(cfg Config) (Connector, error)
+}
+
+// Connector is the base of every provider client. Capabilities are separate
+// interfaces (MetadataReader, Reader, BulkReader, Writer) that callers find
+// by type assertion, so a connector implements only what its provider can do.
+type Connector interface {
+	// Provider returns the catalog key, e.g. "salesforce".
+	Provider() string
+}
+
+// MetadataReader lists a customer's objects and describes their fields,
+// custom ones included.
+type MetadataReader interface {
+	// ListObjects returns every object the connection can see.
+	ListObjects(ctx context.Context) ([]ObjectInfo, error)
+	// DescribeObject returns one object's fields. An unknown object is an
+	// error of kind KindNotFound.
+	DescribeObject(ctx context.Context, object string) (*ObjectMetadata, error)
+}
+
+// Reader reads one page per call.
+type Reader interface {
+	// Read returns the page after req.Cursor (the first page when empty).
+	// Records come in a stable order; a page with Done set is the last.
+	Read(ctx context.Context, req ReadRequest) (*ReadPage, error)
+}
+
+// BulkReader reads a whole object through the provider's bulk API
+// (Salesforce Bulk API 2.0), streaming records without holding them all.
+type BulkReader interface {
+	// BulkRead runs one bulk query and yields its records in order. The
+	// sequence stops at the first error, which it yields.
+	BulkRead(ctx context.Context, req ReadRequest) iter.Seq2[Record, error]
+}
+
+// Writer writes batches of records.
+type Writer interface {
+	// Write applies req and returns one result per input record, in input
+	// order. A request-level failure (auth, rate limit, malformed request)
+	// is returned as an error; per-record failures are in the results.
+	Write(ctx context.Context, req WriteRequest) ([]WriteResult, error)
+	// MaxBatch is the most records one Write may carry (one provider call).
+	MaxBatch() int
+}
+
+// ReadRequest asks for one page of an object.
+type ReadRequest struct {
+	Object string
+	// Fields are the provider field names to read (any case). The record id
+	// and modified time are always read.
+	Fields []string
+	// Since and Until bound the records' modified time: Since exclusive,
+	// Until inclusive; zero means unbounded.
+	Since, Until time.Time
+	// Cursor continues a previous read; empty starts one.
+	Cursor string
+	// PageSize is a hint; zero means the provider's default.
+	PageSize int
+	// IncludeDeleted also returns deleted records (Record.Deleted set).
+	IncludeDeleted bool
+}
+
+// ReadPage is one page of records.
+type ReadPage struct {
+	Records []Record
+	// NextCursor continues the read; empty when Done.
+	NextCursor string
+	Done       bool
+	// Total is the provider's count of matching records when it says, or -1.
+	Total int
+}
+
+// Record is one provider record.
+type Record struct {
+	ID string
+	// Fields holds the requested fields under lower-case names, with JSON
+	// values (string, float64, bool, nil, map[string]any, []any).
+	Fields map[string]any
+	// Raw is the record as the provider sent it.
+	Raw json.RawMessage
+	// ModifiedAt is the provider's modified time (SystemModstamp,
+	// lastmodifieddate, modifiedon).
+	ModifiedAt time.Time
+	// Deleted is true for a record the provider reports as deleted.
+	Deleted bool
+}
+
+// WriteOp is a kind of write.
+type WriteOp string
+
+// The write operations.
+const (
+	WriteCreate WriteOp = "create"
+	WriteUpdate WriteOp = "update"
+	WriteUpsert WriteOp = "upsert"
+	WriteDelete WriteOp = "delete"
+)
+
+// WriteRequest is one batch of writes to one object.
+type WriteRequest struct {
+	Object string
+	Op     WriteOp
+	// UpsertKey is the field that identifies records for WriteUpsert.
+	UpsertKey string
+	// AllOrNone rolls the whole batch back when one record fails, where
+	// the provider supports it.
+	AllOrNone bool
+	Records   []WriteRecord
+}
+
+// WriteRecord is one record to write. ID is required for update and
+// delete; for upsert the key's value is in Fields[UpsertKey].
+type WriteRecord struct {
+	ID     string
+	Fields map[string]any
+}
+
+// WriteResult is the outcome of one record of a batch.
+type WriteResult struct {
+	Success bool
+	// ID is the provider's record id, when known.
+	ID string
+	// Created is true when an upsert inserted the record.
+	Created bool
+	// Errors are the provider's reasons for a failure.
+	Errors []RecordError
+}
+
+// RecordError is a provider's reason one record failed.
+type RecordError struct {
+	// Code is the provider's error code (REQUIRED_FIELD_MISSING, CONFLICT...).
+	Code    string
+	Message string
+	// Fields names the offending fields, when the provider says.
+	Fields []string
+	// Kind classifies the failure.
+	Kind ErrorKind
+}
+
+// ObjectInfo names one object of a connection.
+type ObjectInfo struct {
+	Name        string // as manifests spell it
+	DisplayName string
+	Custom      bool
+}
+
+// ObjectMetadata is an object's schema in one customer's CRM.
+type ObjectMetadata struct {
+	Name        string
+	DisplayName string
+	Custom      bool
+	Fields      []FieldMetadata
+}
+
+// FieldMetadata describes one field, in the shape of Ampersand's
+// allFieldsMetadata.
+type FieldMetadata struct {
+	Name        string
+	DisplayName string
+	// ValueType is the normalised type (see Field.Type).
+	ValueType string
+	// ProviderType is the provider's own type name (picklist, enumeration...).
+	ProviderType string
+	ReadOnly     bool
+	Custom       bool
+	Required     bool
+	ReferenceTo  []string
+	Values       []FieldValue
+}
+
+// FieldValue is one choice of a picklist.
+type FieldValue struct {
+	Value        string
+	DisplayValue string
+}
+
+// Quota is a provider's rate-limit reading from one response.
+type Quota struct {
+	// Used and Limit count requests in Window (or in the day, for
+	// Salesforce's rolling allocation). Zero Limit means unknown.
+	Used, Limit int
+	Window      time.Duration
+	// Source names the header it came from, e.g. "Sforce-Limit-Info".
+	Source string
+}

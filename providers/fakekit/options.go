@@ -1,0 +1,89 @@
+package fakekit
+
+import "time"
+
+// DefaultStart is where a fake's clock starts unless told otherwise: fixed,
+// so seeded data and tests are the same on every run.
+var DefaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// Options are the knobs every fake has; each fake adds its provider's own
+// limits. The same knobs are flags of `amp fake`.
+type Options struct {
+	// Records is how many records each standard object is seeded with.
+	Records int
+	// Seed makes fault injection deterministic.
+	Seed uint64
+	// Start sets the fake's clock; zero means DefaultStart.
+	Start time.Time
+	// Latency delays every data request.
+	Latency time.Duration
+	// TokenTTL is the access-token lifetime; zero means the provider's real one.
+	TokenTTL time.Duration
+	// RotateRefresh issues a new refresh token on every refresh.
+	RotateRefresh bool
+	// FailRate and MalformedRate inject 5xx answers and truncated bodies.
+	FailRate, MalformedRate float64
+	// ClientID and ClientSecret, when set, are the only OAuth client the
+	// fake accepts.
+	ClientID, ClientSecret string
+}
+
+// Kit is the shared state of one fake: clock, tokens, data and faults.
+type Kit struct {
+	Clock  *Clock
+	Tokens *Tokens
+	Store  *Store
+	Faults *Faults
+}
+
+// NewKit builds a fake's shared state from opts. realTTL is the provider's
+// real access-token lifetime, used when opts.TokenTTL is zero.
+func NewKit(opts Options, realTTL time.Duration) *Kit {
+	start := opts.Start
+	if start.IsZero() {
+		start = DefaultStart
+	}
+	clock := NewClock(start)
+	ttl := opts.TokenTTL
+	if ttl == 0 {
+		ttl = realTTL
+	}
+	k := &Kit{
+		Clock:  clock,
+		Tokens: NewTokens(clock, TokenPolicy{AccessTTL: ttl, RotateRefresh: opts.RotateRefresh}),
+		Store:  NewStore(clock),
+		Faults: NewFaults(opts.Seed),
+	}
+	k.Faults.Latency = opts.Latency
+	k.Faults.FailRate = opts.FailRate
+	k.Faults.MalformedRate = opts.MalformedRate
+	if opts.ClientID != "" {
+		k.Tokens.AddClient(opts.ClientID, opts.ClientSecret)
+	}
+	return k
+}
+
+// Touch rewrites a record's first field with its own value, giving it a
+// new modified time (providertest.Fake).
+func (k *Kit) Touch(object, id string) {
+	r, ok := k.Store.Get(object, id)
+	if !ok {
+		return
+	}
+	_, _ = k.Store.Update(object, id, map[string]any{"_touched": r.Modified.UnixMilli()})
+}
+
+// Now returns the fake's clock.
+func (k *Kit) Now() time.Time { return k.Clock.Now() }
+
+// Advance moves the fake's clock forward.
+func (k *Kit) Advance(d time.Duration) { k.Clock.Advance(d) }
+
+// ExpireTokens invalidates every access token issued so far.
+func (k *Kit) ExpireTokens() { k.Tokens.ExpireAll() }
+
+// Throttle makes the next n data requests get the rate-limit answer.
+func (k *Kit) Throttle(n int, retryAfter time.Duration) { k.Faults.Throttle(n, retryAfter) }
+
+// IDs returns the live ids of an object in id order.
+func (k *Kit) IDs(object string) []string { return k.Store.IDs(object) }
