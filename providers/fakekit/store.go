@@ -205,6 +205,17 @@ func (s *Store) Update(object, id string, fields map[string]any) (Record, error)
 	})
 }
 
+// Touch gives a live record a new modified time without changing it, as a
+// system update (a formula or rollup recalculation) would.
+func (s *Store) Touch(object, id string) (Record, error) {
+	return s.write(object, id, func(r *Record) error {
+		if r.Deleted {
+			return ErrDeleted
+		}
+		return nil
+	})
+}
+
 // Delete marks a record deleted; it stays readable as a deletion.
 func (s *Store) Delete(object, id string) (Record, error) {
 	return s.write(object, id, func(r *Record) error {
