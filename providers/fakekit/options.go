@@ -26,6 +26,36 @@ type Options struct {
 	// ClientID and ClientSecret, when set, are the only OAuth client the
 	// fake accepts.
 	ClientID, ClientSecret string
+	// Limits are the provider's rate limits.
+	Limits Limits
+}
+
+// Limits are a provider's rate limits. Each fake reads the fields its
+// provider has; zero takes the provider's real default and a negative value
+// turns the limit off.
+type Limits struct {
+	// Daily is Salesforce's rolling daily API allocation or HubSpot's daily quota.
+	Daily int
+	// Window requests per WindowPeriod: HubSpot's 10-second burst limit,
+	// Dynamics' 5-minute service-protection window.
+	Window       int
+	WindowPeriod time.Duration
+	// SearchPerSecond is HubSpot's separate search limit.
+	SearchPerSecond int
+	// Concurrency caps requests in flight (Dynamics).
+	Concurrency int
+}
+
+// Or returns v when it is set (non-zero), def otherwise, and 0 (no limit)
+// when v is negative.
+func Or(v, def int) int {
+	switch {
+	case v < 0:
+		return 0
+	case v == 0:
+		return def
+	}
+	return v
 }
 
 // Kit is the shared state of one fake: clock, tokens, data and faults.
