@@ -114,9 +114,14 @@ func slower(fields []string, minGap time.Duration) string {
 	return "`" + strings.Join(out, " ") + "`"
 }
 
-// humanDuration prints whole minutes and hours as words: "5 minutes", "1 hour".
+// humanDuration prints whole minutes and hours as words for "every ...":
+// "5 minutes", "hour".
 func humanDuration(d time.Duration) string {
 	switch {
+	case d == time.Hour:
+		return "hour"
+	case d == time.Minute:
+		return "minute"
 	case d%time.Hour == 0 && d >= time.Hour:
 		return plural(int(d/time.Hour), "hour")
 	case d%time.Minute == 0:
