@@ -78,6 +78,14 @@ type Writer interface {
 	MaxBatch() int
 }
 
+// AllOrNoneWriter is implemented by writers that report whether they honour
+// WriteRequest.AllOrNone (Salesforce and Dynamics do; HubSpot has no such
+// mode, so callers that need atomic batches must not rely on it there).
+type AllOrNoneWriter interface {
+	Writer
+	SupportsAllOrNone() bool
+}
+
 // ReadRequest asks for one page of an object.
 type ReadRequest struct {
 	Object string
