@@ -32,7 +32,7 @@ const (
 // Spec returns Salesforce's catalog entry. Callers must not modify it.
 func Spec() *providers.Spec { return spec }
 
-func init() { providers.Default.Register(providers.StaticProvider{S: spec}) }
+func init() { providers.Default.Register(provider{}) }
 
 // rw is a field the API accepts on create or update.
 func rw(name, display, typ string) providers.Field {
@@ -110,6 +110,11 @@ var spec = &providers.Spec{
 		// expires_in: the session lasts as long as the org's timeout
 		// (2 hours by default), so the runtime refreshes on 401.
 		TokenExpiresIn: false,
+		// The login host: empty or "production" for login.salesforce.com,
+		// "sandbox" for test.salesforce.com, or a My Domain host such as
+		// acme.my.salesforce.com (see OAuthConfig).
+		Inputs: []providers.Input{{Name: InputLoginHost, DisplayName: "Login host",
+			Prompt: "production, sandbox, or your My Domain host (acme.my.salesforce.com); empty means production"}},
 	},
 	Scopes: providers.ScopeRules{
 		// Never ask for "full": it grants everything and does not by itself

@@ -1,9 +1,26 @@
-// Package salesforce is amp's Salesforce provider. Today it holds the
-// catalog entry (catalog.go): the CRM and Account Engagement (Pardot)
-// modules, OAuth endpoints and scopes, the standard objects and fields used
-// for offline validation, and batch and rate limits. It registers itself in
-// providers.Default when imported. The connector and the fake Salesforce
-// will be added to this package later and read the same entry.
+// Package salesforce is amp's Salesforce provider: the catalog entry
+// (catalog.go: the CRM and Account Engagement modules, OAuth endpoints and
+// scopes, standard objects and fields, batch and rate limits) and the CRM
+// connector built from it (Client, registered in providers.Default as a
+// providers.ConnectorProvider).
+//
+// The connector speaks REST API v60.0 at the connection's instance_url:
+// describeGlobal and sObject describe for metadata; SOQL built from the
+// selected fields (SELECT Id, SystemModstamp, ... WHERE SystemModstamp >
+// since AND SystemModstamp <= until ORDER BY SystemModstamp, Id) paged by
+// nextRecordsUrl, queryAll for deletions; Bulk API 2.0 query jobs streamed
+// as CSV; sObject Collections writes of 200 records (create, update,
+// upsert by external id, delete, allOrNone). Errors are classified once
+// into *providers.Error; Sforce-Limit-Info goes to Config.OnQuota.
+// REQUEST_LIMIT_EXCEEDED carries no Retry-After, so the connector asks for
+// 15 minutes (30 s when the refusal names the concurrent-request cap).
+//
+// OAuthConfig picks the login host from the loginHost input (production,
+// sandbox or a My Domain host); TokenMetadata keeps instance_url, id and
+// issued_at. The fake Salesforce is in the fake subpackage.
+//
+// Not yet done: Bulk API 2.0 ingest (large writes go through Collections),
+// the account-engagement module's connector, getUpdated/getDeleted.
 //
 // The package must not import manifest or runtime.
 package salesforce

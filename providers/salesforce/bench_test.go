@@ -1,0 +1,105 @@
+package salesforce
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/salesforce/fake"
+)
+
+const benchRecords = 20000
+
+var benchFields = []string{"Name", "BillingCity", "BillingCountry", "Industry", "Phone", "Website", "AnnualRevenue", "NumberOfEmployees", "Tier__c"}
+
+// measure runs read b.N times and reports records/s, records/op and
+// mallocs per record (process-wide: the in-process fake's allocations
+// are included).
+func measure(b *testing.B, read func() int) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	total := 0
+	b.ResetTimer()
+	for b.Loop() {
+		total += read()
+	}
+	b.StopTimer()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(total)/float64(b.N), "records/op")
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(total), "allocs/record")
+}
+
+func BenchmarkFullRead(b *testing.B) {
+	f := newFixture(b, fake.Options{Options: fakekit.Options{Records: benchRecords}})
+	ctx := context.Background()
+	measure(b, func() int {
+		n := 0
+		req := providers.ReadRequest{Object: "account", Fields: benchFields}
+		for {
+			p, err := f.client.Read(ctx, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(p.Records)
+			if p.Done {
+				break
+			}
+			req.Cursor = p.NextCursor
+		}
+		if n != benchRecords {
+			b.Fatalf("read %d records", n)
+		}
+		return n
+	})
+}
+
+func BenchmarkBulkRead(b *testing.B) {
+	f := newFixture(b, fake.Options{Options: fakekit.Options{Records: benchRecords}, BulkChunk: 10000})
+	ctx := context.Background()
+	measure(b, func() int {
+		n := 0
+		for _, err := range f.client.BulkRead(ctx, providers.ReadRequest{Object: "account", Fields: benchFields}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != benchRecords {
+			b.Fatalf("read %d records", n)
+		}
+		return n
+	})
+}
+
+// BenchmarkDecodePage measures the connector alone: decoding one captured
+// 2,000-record page from the fake.
+func BenchmarkDecodePage(b *testing.B) {
+	f := newFixture(b, fake.Options{Options: fakekit.Options{Records: 2000}})
+	soql := buildSOQL(providers.ReadRequest{Object: "account", Fields: benchFields}, true)
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+v60+"/query?q="+url.QueryEscape(soql), nil)
+	access, _ := f.fake.Issue()
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	measure(b, func() int {
+		p, err := decodePage(body, false)
+		if err != nil || len(p.Records) != 2000 {
+			b.Fatalf("%v %d", err, len(p.Records))
+		}
+		return len(p.Records)
+	})
+}

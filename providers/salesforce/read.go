@@ -1,0 +1,427 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ampforge/amp/providers"
+)
+
+// buildSOQL returns the query for req: Id, SystemModstamp (and IsDeleted for
+// reads that include deletions) followed by the requested fields, bounded
+// on SystemModstamp (Since exclusive, Until inclusive), in SystemModstamp
+// and Id order unless ordered is false (Bulk API 2.0 queries).
+func buildSOQL(req providers.ReadRequest, ordered bool) string {
+	var b strings.Builder
+	b.Grow(64 + 24*len(req.Fields))
+	b.WriteString("SELECT Id, SystemModstamp")
+	seen := map[string]bool{"id": true, "systemmodstamp": true}
+	if req.IncludeDeleted {
+		b.WriteString(", IsDeleted")
+		seen["isdeleted"] = true
+	}
+	for _, f := range req.Fields {
+		l := strings.ToLower(strings.TrimSpace(f))
+		if l == "" || seen[l] {
+			continue
+		}
+		seen[l] = true
+		b.WriteString(", ")
+		b.WriteString(strings.TrimSpace(f))
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(APIObjectName(req.Object))
+	var conds []string
+	if !req.Since.IsZero() {
+		conds = append(conds, "SystemModstamp > "+soqlTime(req.Since))
+	}
+	if !req.Until.IsZero() {
+		conds = append(conds, "SystemModstamp <= "+soqlTime(req.Until))
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(conds, " AND "))
+	}
+	if ordered {
+		b.WriteString(" ORDER BY SystemModstamp, Id")
+	}
+	return b.String()
+}
+
+// queryPage is one page of a REST query.
+type queryPage struct {
+	TotalSize      int               `json:"totalSize"`
+	Done           bool              `json:"done"`
+	NextRecordsURL string            `json:"nextRecordsUrl"`
+	Records        []json.RawMessage `json:"records"`
+}
+
+// Read returns one page of req.Object through the REST query resource
+// (queryAll when req.IncludeDeleted). The cursor is the page's
+// nextRecordsUrl (a query locator, valid for about 15 minutes of
+// inactivity); PageSize is sent as the Sforce-Query-Options batchSize hint
+// (Salesforce honours 200 to 2,000).
+func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*providers.ReadPage, error) {
+	var target string
+	if req.Cursor != "" {
+		if !strings.HasPrefix(req.Cursor, "/services/data/") {
+			return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Code: "INVALID_QUERY_LOCATOR",
+				Message: fmt.Sprintf("cursor %q is not a Salesforce nextRecordsUrl", req.Cursor)}
+		}
+		target = c.base + req.Cursor
+	} else {
+		if req.Object == "" {
+			return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: "ReadRequest.Object is empty"}
+		}
+		resource := "/query?q="
+		if req.IncludeDeleted {
+			resource = "/queryAll?q="
+		}
+		target = c.data + resource + url.QueryEscape(buildSOQL(req, true))
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: read %s: %w", req.Object, err)
+	}
+	hr.Header.Set("Accept", "application/json")
+	if req.PageSize > 0 {
+		hr.Header.Set("Sforce-Query-Options", "batchSize="+strconv.Itoa(min(req.PageSize, spec.Batch.MaxReadPageSize)))
+	}
+	what := "read " + req.Object
+	resp, err := c.do(hr, what)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	drain(resp.Body)
+	if err != nil {
+		return nil, transportError(ctx, what, err)
+	}
+	return decodePage(body, req.IncludeDeleted)
+}
+
+// decodePage turns a query response body into a ReadPage.
+func decodePage(body []byte, includeDeleted bool) (*providers.ReadPage, error) {
+	var p queryPage
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: http.StatusOK,
+			Message: "the query page is not valid JSON (truncated?)", Err: err}
+	}
+	page := &providers.ReadPage{Records: make([]providers.Record, 0, len(p.Records)), Total: p.TotalSize, Done: p.Done}
+	// Real Salesforce omits nextRecordsUrl on the last page; trust done.
+	if !p.Done {
+		if p.NextRecordsURL == "" {
+			return nil, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: http.StatusOK,
+				Message: "query page has done=false but no nextRecordsUrl"}
+		}
+		page.NextCursor = p.NextRecordsURL
+	}
+	keys := make(map[string]string, 16)
+	for i, raw := range p.Records {
+		rec, err := decodeRecord(raw, keys)
+		if err != nil {
+			return nil, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: http.StatusOK,
+				Message: fmt.Sprintf("query record %d", i), Err: err}
+		}
+		if rec.Deleted && !includeDeleted {
+			continue
+		}
+		page.Records = append(page.Records, rec)
+	}
+	return page, nil
+}
+
+// decodeRecord decodes one query record. keys caches lower-cased field
+// names across the records of a page.
+func decodeRecord(raw json.RawMessage, keys map[string]string) (providers.Record, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return providers.Record{}, err
+	}
+	rec := providers.Record{Raw: raw}
+	attrs, _ := m["attributes"].(map[string]any)
+	delete(m, "attributes")
+	// Rename keys in place: a lower-case key visited later is left alone.
+	for k, v := range m {
+		l, ok := keys[k]
+		if !ok {
+			l = strings.ToLower(k)
+			keys[k] = l
+		}
+		if l != k {
+			delete(m, k)
+			m[l] = v
+		}
+	}
+	rec.Fields = m
+	if id, ok := m["id"].(string); ok {
+		rec.ID = id
+	} else if u, ok := attrs["url"].(string); ok {
+		// Sampled queries without Id still name the record in attributes.url.
+		rec.ID = u[strings.LastIndexByte(u, '/')+1:]
+	}
+	if s, ok := m["systemmodstamp"].(string); ok {
+		t, err := ParseTime(s)
+		if err != nil {
+			return providers.Record{}, fmt.Errorf("SystemModstamp %q: %w", s, err)
+		}
+		rec.ModifiedAt = t
+	} else if s, ok := m["lastmodifieddate"].(string); ok {
+		rec.ModifiedAt, _ = ParseTime(s)
+	}
+	if d, ok := m["isdeleted"].(bool); ok && d {
+		rec.Deleted = true
+	}
+	return rec, nil
+}
+
+// jobInfo is a Bulk API 2.0 job (query or ingest) as the API reports it.
+type jobInfo struct {
+	ID                     string  `json:"id"`
+	Operation              string  `json:"operation"`
+	Object                 string  `json:"object"`
+	CreatedByID            string  `json:"createdById"`
+	CreatedDate            string  `json:"createdDate"`
+	SystemModstamp         string  `json:"systemModstamp"`
+	State                  string  `json:"state"`
+	ExternalIDFieldName    string  `json:"externalIdFieldName,omitempty"`
+	ConcurrencyMode        string  `json:"concurrencyMode"`
+	ContentType            string  `json:"contentType"`
+	APIVersion             float64 `json:"apiVersion"`
+	JobType                string  `json:"jobType,omitempty"`
+	ContentURL             string  `json:"contentUrl,omitempty"`
+	LineEnding             string  `json:"lineEnding"`
+	ColumnDelimiter        string  `json:"columnDelimiter"`
+	NumberRecordsProcessed int64   `json:"numberRecordsProcessed"`
+	NumberRecordsFailed    int64   `json:"numberRecordsFailed"`
+	Retries                int     `json:"retries"`
+	TotalProcessingTime    int64   `json:"totalProcessingTime"`
+	ErrorMessage           string  `json:"errorMessage,omitempty"`
+}
+
+// terminal reports whether the job has finished, and an error when it
+// finished without results.
+func (j *jobInfo) terminal() (bool, error) {
+	switch j.State {
+	case "JobComplete":
+		return true, nil
+	case "Failed":
+		return true, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Code: "JOB_FAILED",
+			Message: fmt.Sprintf("bulk job %s failed: %s", j.ID, j.ErrorMessage)}
+	case "Aborted":
+		return true, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Code: "JOB_ABORTED",
+			Message: fmt.Sprintf("bulk job %s was aborted", j.ID)}
+	}
+	return false, nil
+}
+
+// BulkRead runs a Bulk API 2.0 query job (queryAll with IncludeDeleted)
+// and streams its CSV results chunk by chunk (Sforce-Locator), yielding
+// records in the order of the results. Fields hold strings as the CSV has
+// them (an empty cell is nil). Polling starts at once and backs off from
+// the Client's poll delay; it stops when ctx is done.
+func (c *Client) BulkRead(ctx context.Context, req providers.ReadRequest) iter.Seq2[providers.Record, error] {
+	return func(yield func(providers.Record, error) bool) {
+		op := "query"
+		if req.IncludeDeleted {
+			op = "queryAll"
+		}
+		var job jobInfo
+		body := map[string]string{"operation": op, "query": buildSOQL(req, false)}
+		if err := c.doJSON(ctx, http.MethodPost, c.data+"/jobs/query", body, &job, "bulk query "+req.Object); err != nil {
+			yield(providers.Record{}, err)
+			return
+		}
+		if err := c.waitJob(ctx, job.ID); err != nil {
+			yield(providers.Record{}, err)
+			return
+		}
+		locator := ""
+		for {
+			next, more, err := c.bulkChunkRead(ctx, job.ID, locator, req.IncludeDeleted, yield)
+			if err != nil {
+				yield(providers.Record{}, err)
+				return
+			}
+			if !more || next == "" {
+				return
+			}
+			locator = next
+		}
+	}
+}
+
+// waitJob polls a query job until it completes.
+func (c *Client) waitJob(ctx context.Context, id string) error {
+	delay := c.bulkPoll
+	for {
+		var job jobInfo
+		if err := c.doJSON(ctx, http.MethodGet, c.data+"/jobs/query/"+url.PathEscape(id), nil, &job, "bulk job "+id); err != nil {
+			return err
+		}
+		if done, err := job.terminal(); done {
+			return err
+		}
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("salesforce: waiting for bulk job %s: %w", id, ctx.Err())
+			case <-t.C:
+			}
+			delay = min(delay*2, max(c.bulkPollMax, delay))
+		} else if err := ctx.Err(); err != nil {
+			return fmt.Errorf("salesforce: waiting for bulk job %s: %w", id, err)
+		}
+	}
+}
+
+// bulkChunkRead streams one results chunk into yield. It returns the next
+// locator and whether to go on (false when the chunk was the last or yield
+// asked to stop).
+func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, includeDeleted bool, yield func(providers.Record, error) bool) (string, bool, error) {
+	q := url.Values{"maxRecords": {strconv.Itoa(c.bulkChunk)}}
+	if locator != "" {
+		q.Set("locator", locator)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.data+"/jobs/query/"+url.PathEscape(id)+"/results?"+q.Encode(), nil)
+	if err != nil {
+		return "", false, fmt.Errorf("salesforce: bulk results %s: %w", id, err)
+	}
+	hr.Header.Set("Accept", "text/csv")
+	resp, err := c.do(hr, "bulk results "+id)
+	if err != nil {
+		return "", false, err
+	}
+	defer drain(resp.Body)
+	next := resp.Header.Get("Sforce-Locator")
+	if next == "null" {
+		next = ""
+	}
+	more, err := streamCSV(resp.Body, includeDeleted, yield)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", false, fmt.Errorf("salesforce: bulk results %s: %w", id, ctx.Err())
+		}
+		return "", false, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: resp.StatusCode,
+			Message: "bulk results " + id + ": reading the CSV", Err: err}
+	}
+	return next, more && next != "", nil
+}
+
+// streamCSV yields the records of one CSV results chunk. It returns false
+// when yield asked to stop.
+func streamCSV(r io.Reader, includeDeleted bool, yield func(providers.Record, error) bool) (bool, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	names := make([]string, len(header))
+	lower := make([]string, len(header))
+	quoted := make([][]byte, len(header))
+	idCol, modCol, delCol := -1, -1, -1
+	for i, h := range header {
+		names[i] = strings.Clone(h)
+		lower[i] = strings.ToLower(h)
+		quoted[i], _ = json.Marshal(names[i])
+		switch lower[i] {
+		case "id":
+			idCol = i
+		case "systemmodstamp":
+			modCol = i
+		case "isdeleted":
+			delCol = i
+		}
+	}
+	cr.FieldsPerRecord = len(header)
+	var raw []byte
+	for {
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		rec := providers.Record{Fields: make(map[string]any, len(row))}
+		raw = append(raw[:0], '{')
+		for i, v := range row {
+			if i > 0 {
+				raw = append(raw, ',')
+			}
+			raw = append(raw, quoted[i]...)
+			raw = append(raw, ':')
+			if v == "" {
+				rec.Fields[lower[i]] = nil
+				raw = append(raw, "null"...)
+				continue
+			}
+			rec.Fields[lower[i]] = v
+			raw = appendJSONString(raw, v)
+		}
+		raw = append(raw, '}')
+		rec.Raw = json.RawMessage(append([]byte(nil), raw...))
+		if idCol >= 0 {
+			rec.ID = row[idCol]
+		}
+		if modCol >= 0 && row[modCol] != "" {
+			if t, err := ParseTime(row[modCol]); err == nil {
+				rec.ModifiedAt = t
+			}
+		}
+		if delCol >= 0 && row[delCol] == "true" {
+			rec.Deleted = true
+			if !includeDeleted {
+				continue
+			}
+		}
+		if !yield(rec, nil) {
+			return false, nil
+		}
+	}
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
