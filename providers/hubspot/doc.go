@@ -1,9 +1,11 @@
-// Package hubspot is amp's HubSpot provider. Today it holds the catalog
-// entry (catalog.go): OAuth endpoints, the per-object scope rules, the
-// standard CRM, engagement and marketing objects with their properties for
-// offline validation, and batch and rate limits. It registers itself in
-// providers.Default when imported. The connector and the fake HubSpot will be
-// added to this package later and read the same entry.
+// Package hubspot is amp's HubSpot provider: the catalog entry (catalog.go:
+// OAuth endpoints, per-object scope rules, standard objects and their
+// properties, batch and rate limits), and the connector (Client) built on
+// it: OAuth helpers, metadata from the properties and schemas APIs, full
+// reads from the objects list, incremental reads through CRM search with
+// keyset re-anchoring, deletes through archived records, and batch writes
+// with per-input results. The fake HubSpot is in the fake subpackage. The
+// package registers itself in providers.Default when imported.
 //
 // The package must not import manifest or runtime.
 package hubspot

@@ -1,0 +1,50 @@
+package hubspot_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/hubspot"
+	"github.com/ampforge/amp/providers/hubspot/fake"
+)
+
+// setup is one connector wired to one fake through an auth client whose
+// OAuthSource refreshes at the fake's token endpoint.
+type setup struct {
+	fake *fake.Server
+	srv  *httptest.Server
+	conn *hubspot.Client
+	ts   *providers.OAuthSource
+}
+
+func newSetup(t testing.TB, opts fake.Options, onQuota func(providers.Quota)) *setup {
+	t.Helper()
+	f := fake.New(opts)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	access, refresh := f.Issue()
+	cfg := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, nil)
+	cfg.Endpoint.TokenURL = srv.URL + "/oauth/v1/token"
+	ts := providers.NewOAuthSource(cfg, &oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "bearer", Expiry: time.Now().Add(30 * time.Minute)}, srv.Client(), nil)
+	conn, err := hubspot.New(providers.Config{HTTPClient: providers.NewAuthClient(srv.Client(), ts), BaseURL: srv.URL, OnQuota: onQuota})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &setup{fake: f, srv: srv, conn: conn, ts: ts}
+}
+
+// noSearchLimit turns off the fake's search-per-second limit, which a
+// test reading many search pages in under a second would otherwise trip.
+func noSearchLimit(records int) fake.Options {
+	return fake.Options{Options: fakekit.Options{Records: records, Limits: fakekit.Limits{SearchPerSecond: -1}}}
+}
+
+func newContact(i int) map[string]any {
+	return map[string]any{"firstname": "New", "lastname": fmt.Sprintf("Contact %d", i), "email": fmt.Sprintf("new%d@example.org", i)}
+}

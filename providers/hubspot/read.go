@@ -1,0 +1,364 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ampforge/amp/providers"
+)
+
+// Reads.
+//
+// A full read (no Since/Until) lists /crm/v3/objects/{type} 100 records a
+// page with HubSpot's `after` cursor, which is stable while records change.
+//
+// An incremental read searches on the modified property (lastmodifieddate
+// for contacts, hs_lastmodifieddate elsewhere), sorted ascending on it and
+// then on hs_object_id. Every page is a fresh query anchored at the last
+// record read (keyset paging):
+//
+//	(modified > T) OR (modified = T AND hs_object_id > lastID)
+//
+// so a query never pages past HubSpot's 10,000-result cap, records sharing
+// one timestamp are neither lost nor repeated however many there are, and a
+// record changed during the read moves behind the anchor and is read again
+// at its new time instead of shifting an offset and making another record
+// skip. This re-anchors on every page rather than only at the cap; it costs
+// no extra requests. It relies on the secondary sort on hs_object_id being
+// honoured within equal modified times.
+//
+// IncludeDeleted adds a last phase listing archived records
+// (?archived=true), filtered by archivedAt to the read's window.
+//
+// Cursors are "l:<after>" (list), "s:<unix ms>:<id>" (search anchor) and
+// "a:<after>" (archived), opaque to callers.
+
+// modifiedProperty returns the object's last-modified property.
+func modifiedProperty(object string) string {
+	switch strings.ToLower(object) {
+	case "contacts", "contact", "0-1":
+		return "lastmodifieddate"
+	}
+	return "hs_lastmodifieddate"
+}
+
+type hsPage struct {
+	Total   *int              `json:"total"`
+	Results []json.RawMessage `json:"results"`
+	Paging  *struct {
+		Next *struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging"`
+}
+
+func (p *hsPage) next() string {
+	if p.Paging == nil || p.Paging.Next == nil {
+		return ""
+	}
+	return p.Paging.Next.After
+}
+
+type hsRecord struct {
+	ID         string         `json:"id"`
+	Properties map[string]any `json:"properties"`
+	UpdatedAt  string         `json:"updatedAt"`
+	Archived   bool           `json:"archived"`
+	ArchivedAt string         `json:"archivedAt"`
+}
+
+// readPlan holds what one Read computes once: paths, the property list and
+// the field keys every record must carry.
+type readPlan struct {
+	req     providers.ReadRequest
+	object  string // path-escaped
+	modProp string
+	props   []string // HubSpot property names to ask for
+	keys    []string // lower-case requested field names
+}
+
+func (c *Client) plan(req providers.ReadRequest) *readPlan {
+	p := &readPlan{req: req, object: url.PathEscape(req.Object), modProp: modifiedProperty(req.Object)}
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name != "" && name != "id" && !seen[name] {
+			seen[name] = true
+			p.props = append(p.props, name)
+		}
+	}
+	for _, f := range req.Fields {
+		k := strings.ToLower(strings.TrimSpace(f))
+		p.keys = append(p.keys, k)
+		add(k)
+	}
+	add("hs_object_id")
+	add(p.modProp)
+	return p
+}
+
+// Read returns one page of records; see the comment above for the paging.
+func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*providers.ReadPage, error) {
+	if req.Object == "" {
+		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: "ReadRequest.Object is empty"}
+	}
+	p := c.plan(req)
+	incremental := !req.Since.IsZero() || !req.Until.IsZero()
+	cur := req.Cursor
+	if cur == "" {
+		cur = "l:"
+		if incremental {
+			cur = "s::"
+		}
+	}
+	phase, state, ok := strings.Cut(cur, ":")
+	if !ok {
+		return nil, badCursor(req.Cursor)
+	}
+	var (
+		page *providers.ReadPage
+		err  error
+	)
+	switch phase {
+	case "l":
+		page, err = c.readList(ctx, p, state, false)
+	case "a":
+		page, err = c.readList(ctx, p, state, true)
+	case "s":
+		page, err = c.readSearch(ctx, p, state)
+	default:
+		return nil, badCursor(req.Cursor)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if page.Done && phase != "a" && req.IncludeDeleted {
+		page.Done, page.NextCursor = false, "a:"
+	}
+	return page, nil
+}
+
+func badCursor(c string) error {
+	return &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: fmt.Sprintf("malformed cursor %q", c)}
+}
+
+func pageSize(req providers.ReadRequest, def, maxSize int) int {
+	if req.PageSize <= 0 {
+		return def
+	}
+	return min(req.PageSize, maxSize)
+}
+
+// readList reads one page of GET /crm/v3/objects/{type}, live or archived.
+func (c *Client) readList(ctx context.Context, p *readPlan, after string, archived bool) (*providers.ReadPage, error) {
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(pageSize(p.req, spec.Batch.ReadPageSize, spec.Batch.ReadPageSize)))
+	q.Set("properties", strings.Join(p.props, ","))
+	q.Set("archived", strconv.FormatBool(archived))
+	if after != "" {
+		q.Set("after", after)
+	}
+	u := c.base + "/crm/v3/objects/" + p.object + "?" + q.Encode()
+	_, body, err := c.do(ctx, "GET", u, nil)
+	if err != nil {
+		return nil, err
+	}
+	var hp hsPage
+	if err := json.Unmarshal(body, &hp); err != nil {
+		return nil, malformed(u, err)
+	}
+	out := &providers.ReadPage{Records: make([]providers.Record, 0, len(hp.Results)), Total: -1}
+	incremental := !p.req.Since.IsZero() || !p.req.Until.IsZero()
+	for _, raw := range hp.Results {
+		rec, err := p.record(raw)
+		if err != nil {
+			return nil, malformed(u, err)
+		}
+		if archived && incremental && !inWindow(rec.ModifiedAt, p.req.Since, p.req.Until) {
+			continue
+		}
+		out.Records = append(out.Records, rec)
+	}
+	if next := hp.next(); next != "" {
+		prefix := "l:"
+		if archived {
+			prefix = "a:"
+		}
+		out.NextCursor = prefix + next
+	} else {
+		out.Done = true
+	}
+	return out, nil
+}
+
+func inWindow(t, since, until time.Time) bool {
+	return (since.IsZero() || t.After(since)) && (until.IsZero() || !t.After(until))
+}
+
+func malformed(u string, err error) error {
+	return &providers.Error{Kind: providers.KindRetryable, Provider: Name, Message: "malformed response", Err: fmt.Errorf("%s: %w", u, err)}
+}
+
+type searchFilter struct {
+	PropertyName string `json:"propertyName"`
+	Operator     string `json:"operator"`
+	Value        string `json:"value"`
+}
+
+type filterGroup struct {
+	Filters []searchFilter `json:"filters"`
+}
+
+type searchSort struct {
+	PropertyName string `json:"propertyName"`
+	Direction    string `json:"direction"`
+}
+
+type searchRequest struct {
+	FilterGroups []filterGroup `json:"filterGroups"`
+	Sorts        []searchSort  `json:"sorts"`
+	Properties   []string      `json:"properties"`
+	Limit        int           `json:"limit"`
+	After        string        `json:"after,omitempty"`
+}
+
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+func iso(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format(isoMillis) }
+
+// searchBody builds the keyset query for anchor (t, lastID); a zero t
+// starts at req.Since.
+func (p *readPlan) searchBody(t time.Time, lastID string, limit int) searchRequest {
+	var upper []searchFilter
+	if !p.req.Until.IsZero() {
+		upper = []searchFilter{{p.modProp, "LTE", iso(p.req.Until)}}
+	}
+	var groups []filterGroup
+	switch {
+	case t.IsZero():
+		groups = []filterGroup{{Filters: upper}}
+	case lastID == "":
+		groups = []filterGroup{{Filters: append([]searchFilter{{p.modProp, "GT", iso(t)}}, upper...)}}
+	default:
+		groups = []filterGroup{
+			{Filters: append([]searchFilter{{p.modProp, "GT", iso(t)}}, upper...)},
+			{Filters: append([]searchFilter{{p.modProp, "EQ", iso(t)}, {"hs_object_id", "GT", lastID}}, upper...)},
+		}
+	}
+	return searchRequest{
+		FilterGroups: groups,
+		Sorts:        []searchSort{{p.modProp, "ASCENDING"}, {"hs_object_id", "ASCENDING"}},
+		Properties:   p.props,
+		Limit:        limit,
+	}
+}
+
+func (c *Client) readSearch(ctx context.Context, p *readPlan, state string) (*providers.ReadPage, error) {
+	msText, lastID, ok := strings.Cut(state, ":")
+	if !ok {
+		return nil, badCursor("s:" + state)
+	}
+	anchor := p.req.Since
+	if msText != "" {
+		ms, err := strconv.ParseInt(msText, 10, 64)
+		if err != nil {
+			return nil, badCursor("s:" + state)
+		}
+		anchor = time.UnixMilli(ms).UTC()
+	}
+	body := p.searchBody(anchor, lastID, pageSize(p.req, spec.Batch.MaxReadPageSize, spec.Batch.MaxReadPageSize))
+	u := c.base + "/crm/v3/objects/" + p.object + "/search"
+	_, resp, err := c.do(ctx, "POST", u, body)
+	if err != nil {
+		return nil, err
+	}
+	var hp hsPage
+	if err := json.Unmarshal(resp, &hp); err != nil {
+		return nil, malformed(u, err)
+	}
+	out := &providers.ReadPage{Records: make([]providers.Record, 0, len(hp.Results)), Total: -1}
+	if hp.Total != nil {
+		out.Total = *hp.Total
+	}
+	for _, raw := range hp.Results {
+		rec, err := p.record(raw)
+		if err != nil {
+			return nil, malformed(u, err)
+		}
+		out.Records = append(out.Records, rec)
+	}
+	if hp.next() == "" || len(out.Records) == 0 {
+		out.Done = true
+		return out, nil
+	}
+	last := out.Records[len(out.Records)-1]
+	out.NextCursor = "s:" + strconv.FormatInt(last.ModifiedAt.UnixMilli(), 10) + ":" + last.ID
+	return out, nil
+}
+
+// record decodes one HubSpot record. Its properties become Fields (keys
+// lower-cased; requested but absent properties nil).
+func (p *readPlan) record(raw json.RawMessage) (providers.Record, error) {
+	var hr hsRecord
+	if err := json.Unmarshal(raw, &hr); err != nil {
+		return providers.Record{}, err
+	}
+	if hr.ID == "" {
+		return providers.Record{}, fmt.Errorf("record without an id: %.100s", raw)
+	}
+	fields := hr.Properties
+	if fields == nil {
+		fields = make(map[string]any, len(p.keys))
+	}
+	for k, v := range fields {
+		if lk := strings.ToLower(k); lk != k {
+			delete(fields, k)
+			fields[lk] = v
+		}
+	}
+	for _, k := range p.keys {
+		if _, ok := fields[k]; !ok {
+			if k == "id" {
+				fields[k] = hr.ID
+			} else {
+				fields[k] = nil
+			}
+		}
+	}
+	rec := providers.Record{ID: hr.ID, Fields: fields, Raw: raw, Deleted: hr.Archived}
+	mod, _ := fields[p.modProp].(string)
+	if hr.Archived && hr.ArchivedAt != "" {
+		mod = hr.ArchivedAt
+	} else if mod == "" {
+		mod = hr.UpdatedAt
+	}
+	if mod != "" {
+		t, err := parseTime(mod)
+		if err != nil {
+			return providers.Record{}, fmt.Errorf("record %s: modified time %q: %w", hr.ID, mod, err)
+		}
+		rec.ModifiedAt = t
+	}
+	return rec, nil
+}
+
+// parseTime reads HubSpot's times: ISO 8601 (Z or an offset) or epoch
+// milliseconds as a string.
+func parseTime(s string) (time.Time, error) {
+	if s != "" && s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
+		ms, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
