@@ -30,7 +30,7 @@ const (
 // Spec returns Dynamics 365's catalog entry. Callers must not modify it.
 func Spec() *providers.Spec { return spec }
 
-func init() { providers.Default.Register(providers.StaticProvider{S: spec}) }
+func init() { providers.Default.Register(provider{}) }
 
 // rw is a column valid for create or update.
 func rw(name, display, typ string) providers.Field {

@@ -1,11 +1,19 @@
-// Package dynamics is amp's Microsoft Dynamics 365 (Dataverse Web API)
-// provider, catalog key "dynamicsCRM". Today it holds the catalog entry
-// (catalog.go): Microsoft identity platform OAuth endpoints, the
-// organisation-scoped user_impersonation scope, the standard tables named by
-// their entity set names with their columns for offline validation, and
-// batch and service-protection limits. It registers itself in
-// providers.Default when imported. The connector and the fake Dataverse will
-// be added to this package later and read the same entry.
+// Package dynamics is amp's Microsoft Dynamics 365 (Dataverse Web API
+// v9.2) provider, catalog key "dynamicsCRM". It holds the catalog entry
+// (catalog.go: Microsoft identity platform OAuth endpoints, the
+// organisation-scoped user_impersonation scope, the standard tables by
+// entity set name with their columns, batch and service-protection
+// limits), registered in providers.Default when imported, and the
+// connector built from it:
+//   - OAuthConfig and TokenMetadata for the connect flow;
+//   - Client (New): metadata from EntityDefinitions and Attributes with
+//     option sets, paged reads with $select and odata.maxpagesize,
+//     incremental reads on modifiedon, deletions through change tracking,
+//     and writes (create, update, upsert by alternate key, delete) through
+//     $batch with change sets for all-or-none; errors classified once into
+//     *providers.Error.
+//
+// The fake Dataverse lives in the fake subpackage.
 //
 // The package must not import manifest or runtime.
 package dynamics

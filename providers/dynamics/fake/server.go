@@ -1,0 +1,289 @@
+// Package fake is a faithful in-memory Dataverse (Dynamics 365 Web API
+// v9.2) with the Microsoft identity platform's OAuth endpoints, for tests
+// and for `amp fake dynamics`.
+//
+// It serves, on one server:
+//   - /{tenant}/oauth2/v2.0/authorize (a consent page) and
+//     /{tenant}/oauth2/v2.0/token (authorization_code with PKCE and
+//     refresh_token grants; refresh tokens rotate; AADSTS error bodies);
+//   - /api/data/v9.2/ with the tables accounts, contacts, opportunities,
+//     leads and the custom table new_projects (accounts also carry the
+//     custom column new_tier): OData queries with $select, a modifiedon
+//     $filter and $orderby, odata.maxpagesize paging (capped at 5,000) with
+//     @odata.nextLink skip tokens shaped like Dataverse's paging cookies,
+//     change tracking (odata.track-changes, delta links and $deletedEntity
+//     tombstones), create (204 + OData-EntityId), update and upsert by id
+//     or alternate key (PATCH, If-Match / If-None-Match), delete, $batch
+//     with change sets, and EntityDefinitions metadata with attributes and
+//     option sets;
+//   - the service-protection limits: requests per 5-minute window and
+//     concurrent requests, answered with 429, Retry-After and the
+//     0x80072322 / 0x80072326 error bodies.
+//
+// Times are whole seconds, as Dataverse reports them; every write lands on
+// its own second, so modifiedon orders records strictly.
+//
+// The package must not import manifest or runtime.
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ampforge/amp/providers/fakekit"
+)
+
+// APIPath is the Web API's base path.
+const APIPath = "/api/data/v9.2/"
+
+// Real service-protection defaults (per user, per web server).
+const (
+	DefaultWindow       = 6000
+	DefaultWindowPeriod = 5 * time.Minute
+	DefaultConcurrency  = 52
+)
+
+// Options configure the fake.
+type Options struct {
+	fakekit.Options
+	// Tenant is the directory tenant the token endpoint serves besides
+	// "organizations" and "common"; empty means any tenant path is served.
+	Tenant string
+	// KeepRefresh turns refresh-token rotation off (Dataverse rotates).
+	KeepRefresh bool
+	// Org is the organisation name reported in token scopes
+	// (https://{Org}.crm.dynamics.com/user_impersonation); default "contoso".
+	Org string
+}
+
+// Server is the fake Dataverse. It is an http.Handler.
+type Server struct {
+	opts   Options
+	kit    *fakekit.Kit
+	tables map[string]*table // by entity set name
+	byLog  map[string]*table // by logical name
+	order  []*table
+
+	window   *fakekit.Window
+	maxConc  int
+	inFlight atomic.Int64
+	// writeMu serialises writes so each lands on its own second.
+	writeMu sync.Mutex
+
+	data http.Handler
+	mux  *http.ServeMux
+}
+
+// New returns a fake seeded with opts.Records records per table (100 when
+// zero).
+func New(opts Options) *Server {
+	if opts.Records == 0 {
+		opts.Records = 100
+	}
+	if opts.Org == "" {
+		opts.Org = "contoso"
+	}
+	// Access tokens live 60 to 90 minutes; pick one lifetime per fake,
+	// deterministically from the seed.
+	realTTL := time.Duration(60+opts.Seed%31) * time.Minute
+	ko := opts.Options
+	ko.RotateRefresh = !opts.KeepRefresh
+	s := &Server{opts: opts, kit: fakekit.NewKit(ko, realTTL), tables: map[string]*table{}, byLog: map[string]*table{}}
+	for _, t := range newTables() {
+		s.tables[t.set] = t
+		s.byLog[t.logical] = t
+		s.order = append(s.order, t)
+		s.kit.Store.Add(t.spec(opts.Records))
+	}
+	if n := fakekit.Or(opts.Limits.Window, DefaultWindow); n > 0 {
+		period := opts.Limits.WindowPeriod
+		if period <= 0 {
+			period = DefaultWindowPeriod
+		}
+		s.window = &fakekit.Window{Limit: n, Period: period}
+	}
+	s.maxConc = fakekit.Or(opts.Limits.Concurrency, DefaultConcurrency)
+	s.data = s.kit.Faults.Wrap(http.HandlerFunc(s.serveData), fakekit.Responses{
+		RateLimited: func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
+			writeThrottled(w, retryAfter, "0x80072322", fmt.Sprintf("Number of requests exceeded the limit of %d over time window of %d seconds.", DefaultWindow, int(DefaultWindowPeriod.Seconds())))
+		},
+		ServerError: func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusServiceUnavailable, "0x80040216", "An unexpected error occurred.")
+		},
+	})
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/{tenant}/oauth2/v2.0/authorize", s.serveAuthorize)
+	s.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.serveToken)
+	s.mux.HandleFunc(APIPath, s.serveAPI)
+	return s
+}
+
+// ServeHTTP serves the OAuth endpoints and the Web API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Kit returns the fake's shared state (clock, tokens, store, faults).
+func (s *Server) Kit() *fakekit.Kit { return s.kit }
+
+// Issue hands out an access and a refresh token without the consent page.
+func (s *Server) Issue() (access, refresh string) {
+	return s.kit.Tokens.Issue(fakekit.Grant{ClientID: "amp", Scope: s.scope(), Subject: "admin@" + s.opts.Org + ".onmicrosoft.com"})
+}
+
+func (s *Server) scope() string {
+	return "https://" + s.opts.Org + ".crm.dynamics.com/user_impersonation"
+}
+
+// IDs returns the live ids of a table in the order an unordered query
+// lists them.
+func (s *Server) IDs(object string) []string { return s.kit.IDs(object) }
+
+// Touch changes a record's modified time, as a system update would.
+func (s *Server) Touch(object, id string) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.alignWrite()
+	_, _ = s.kit.Store.Touch(object, id)
+}
+
+// Delete deletes a record; change tracking reports it as $deletedEntity.
+func (s *Server) Delete(object, id string) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.alignWrite()
+	_, _ = s.kit.Store.Delete(object, id)
+}
+
+// Get returns a live record's columns; a deleted record is gone, as in
+// Dataverse.
+func (s *Server) Get(object, id string) (map[string]any, bool) {
+	r, ok := s.kit.Store.Get(object, id)
+	if !ok || r.Deleted {
+		return nil, false
+	}
+	t := s.tables[object]
+	f := r.Fields
+	if f == nil {
+		f = map[string]any{}
+	}
+	if t != nil {
+		f[t.primaryID] = r.ID
+	}
+	f["createdon"], f["modifiedon"] = stamp(r.Created), stamp(r.Modified)
+	return f, true
+}
+
+// Now is the fake's clock.
+func (s *Server) Now() time.Time { return s.kit.Now() }
+
+// Advance moves the clock forward.
+func (s *Server) Advance(d time.Duration) { s.kit.Advance(d) }
+
+// ExpireTokens invalidates every access token issued so far.
+func (s *Server) ExpireTokens() { s.kit.ExpireTokens() }
+
+// Throttle makes the next n data requests get 429 with Retry-After.
+func (s *Server) Throttle(n int, retryAfter time.Duration) { s.kit.Throttle(n, retryAfter) }
+
+// RevokeRefreshTokens revokes every refresh token (a password change or an
+// admin revoking sessions): the next refresh gets AADSTS50173.
+func (s *Server) RevokeRefreshTokens() { s.kit.Tokens.RevokeRefreshTokens() }
+
+// alignWrite moves the clock to 1 ms before the next whole second, so the
+// store's write (which ticks 1 ms) lands on its own whole second. Callers
+// hold writeMu.
+func (s *Server) alignWrite() {
+	now := s.kit.Clock.Now()
+	target := now.Truncate(time.Second).Add(time.Second - time.Millisecond)
+	s.kit.Clock.Advance(target.Sub(now))
+}
+
+// stamp formats a time as Dataverse does: UTC, whole seconds, Z.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// serveAPI authenticates, applies the service-protection limits and
+// serves the data API.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("OData-Version", "4.0")
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || tok == "" {
+		s.unauthorized(w)
+		return
+	}
+	if _, valid := s.kit.Tokens.Validate(tok); !valid {
+		s.unauthorized(w)
+		return
+	}
+	if s.maxConc > 0 {
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		if int(n) > s.maxConc {
+			writeThrottled(w, time.Second, "0x80072326", fmt.Sprintf("Number of concurrent requests exceeded the limit of %d.", s.maxConc))
+			return
+		}
+	}
+	if s.window != nil {
+		allowed, used, reset := s.window.Take()
+		w.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(max(s.window.Limit-used, 0)))
+		w.Header().Set("x-ms-ratelimit-time-remaining-xrm-requests", "1,200,000.00")
+		if !allowed {
+			writeThrottled(w, reset, "0x80072322", fmt.Sprintf("Number of requests exceeded the limit of %d over time window of %d seconds.", s.window.Limit, int(s.window.Period.Seconds())))
+			return
+		}
+	}
+	s.data.ServeHTTP(w, r)
+}
+
+// unauthorized is Dataverse's answer to a missing, bad or expired token:
+// 401 with an empty body and the authority in WWW-Authenticate.
+func (s *Server) unauthorized(w http.ResponseWriter) {
+	tenant := s.opts.Tenant
+	if tenant == "" {
+		tenant = "organizations"
+	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri=https://login.microsoftonline.com/%s/oauth2/authorize, resource_id=https://%s.crm.dynamics.com/`, tenant, s.opts.Org))
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+// writeThrottled writes a service-protection refusal.
+func writeThrottled(w http.ResponseWriter, retryAfter time.Duration, code, msg string) {
+	secs := int(math.Ceil(retryAfter.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{
+		"code":    code,
+		"message": msg,
+		"@Microsoft.PowerApps.CDS.ErrorDetails.ApiExceededLimitType": "ApiExceededLimitType",
+		"@Microsoft.PowerApps.CDS.HelpLink":                          "http://go.microsoft.com/fwlink/?LinkID=398563&error=Microsoft.Crm.CrmException%3a" + strings.TrimPrefix(code, "0x") + "&client=platform",
+		"@Microsoft.PowerApps.CDS.TraceText":                         "",
+		"@Microsoft.PowerApps.CDS.InnerError.Message":                msg,
+	}})
+}
+
+// writeError writes an OData error body.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
+	w.Header().Set("OData-Version", "4.0")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
