@@ -96,6 +96,7 @@ and ships them.
 		newScopesCmd(),
 		newInitCmd(),
 		newProvidersCmd(),
+		newFakeCmd(),
 		newVersionCmd(),
 	)
 	return root
