@@ -78,6 +78,15 @@ type Writer interface {
 	MaxBatch() int
 }
 
+// BulkWriter writes batches of any size through the provider's bulk API
+// (Salesforce Bulk API 2.0 ingest), for loads where one call per
+// MaxBatch records would waste the provider's request allocation.
+type BulkWriter interface {
+	// BulkWrite runs one bulk job for req and returns one result per input
+	// record, in input order. It blocks until the job finishes or ctx ends.
+	BulkWrite(ctx context.Context, req WriteRequest) ([]WriteResult, error)
+}
+
 // AllOrNoneWriter is implemented by writers that report whether they honour
 // WriteRequest.AllOrNone (Salesforce and Dynamics do; HubSpot has no such
 // mode, so callers that need atomic batches must not rely on it there).
@@ -101,6 +110,11 @@ type ReadRequest struct {
 	PageSize int
 	// IncludeDeleted also returns deleted records (Record.Deleted set).
 	IncludeDeleted bool
+	// Checkpoint continues change tracking from a previous read's
+	// ReadPage.Checkpoint (Dynamics delta links). Where the provider tracks
+	// changes by token rather than by time, it is what makes deletions
+	// exact; Since still bounds the records when it is empty.
+	Checkpoint string
 }
 
 // ReadPage is one page of records.
@@ -111,6 +125,10 @@ type ReadPage struct {
 	Done       bool
 	// Total is the provider's count of matching records when it says, or -1.
 	Total int
+	// Checkpoint, on the last page, is an opaque token from which a later
+	// read continues tracking changes (ReadRequest.Checkpoint); empty when
+	// the provider tracks changes by time only.
+	Checkpoint string
 }
 
 // Record is one provider record.

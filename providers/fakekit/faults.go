@@ -21,6 +21,10 @@ type Faults struct {
 	// MalformedRate is the fraction of successful data responses whose
 	// body is cut in half, as a dropped connection would leave it.
 	MalformedRate float64
+	// BurstEvery and BurstLength inject 429 bursts: after every BurstEvery
+	// requests served, the next BurstLength are refused as rate-limited
+	// (retry after one second).
+	BurstEvery, BurstLength int
 
 	mu         sync.Mutex
 	rng        *rand.Rand
@@ -66,6 +70,9 @@ func (f *Faults) Wrap(next http.Handler, resp Responses) http.Handler {
 			}
 		}
 		f.mu.Lock()
+		if n := f.Requests.Load() - 1; f.BurstEvery > 0 && f.BurstLength > 0 && f.throttle == 0 && n%int64(f.BurstEvery+f.BurstLength) == int64(f.BurstEvery) {
+			f.throttle, f.retryAfter = f.BurstLength, time.Second
+		}
 		throttled, retryAfter := f.throttle > 0, f.retryAfter
 		if throttled {
 			f.throttle--

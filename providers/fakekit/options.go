@@ -21,6 +21,11 @@ type Options struct {
 	TokenTTL time.Duration
 	// RotateRefresh issues a new refresh token on every refresh.
 	RotateRefresh bool
+	// RefuseRefresh answers every refresh with invalid_grant (revoked app).
+	RefuseRefresh bool
+	// BurstEvery and BurstLength inject 429 bursts: after every BurstEvery
+	// data requests, the next BurstLength get the rate-limit answer.
+	BurstEvery, BurstLength int
 	// FailRate and MalformedRate inject 5xx answers and truncated bodies.
 	FailRate, MalformedRate float64
 	// ClientID and ClientSecret, when set, are the only OAuth client the
@@ -80,13 +85,14 @@ func NewKit(opts Options, realTTL time.Duration) *Kit {
 	}
 	k := &Kit{
 		Clock:  clock,
-		Tokens: NewTokens(clock, TokenPolicy{AccessTTL: ttl, RotateRefresh: opts.RotateRefresh}),
+		Tokens: NewTokens(clock, TokenPolicy{AccessTTL: ttl, RotateRefresh: opts.RotateRefresh, RefuseRefresh: opts.RefuseRefresh}),
 		Store:  NewStore(clock),
 		Faults: NewFaults(opts.Seed),
 	}
 	k.Faults.Latency = opts.Latency
 	k.Faults.FailRate = opts.FailRate
 	k.Faults.MalformedRate = opts.MalformedRate
+	k.Faults.BurstEvery, k.Faults.BurstLength = opts.BurstEvery, opts.BurstLength
 	if opts.ClientID != "" {
 		k.Tokens.AddClient(opts.ClientID, opts.ClientSecret)
 	}

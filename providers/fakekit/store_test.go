@@ -2,6 +2,8 @@ package fakekit
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,5 +181,34 @@ func TestTokens(t *testing.T) {
 	tk.ExpireAll()
 	if _, ok := tk.Validate(a2); ok {
 		t.Error("ExpireAll left a token valid")
+	}
+}
+
+func TestFaultBursts(t *testing.T) {
+	t.Parallel()
+	f := NewFaults(1)
+	f.BurstEvery, f.BurstLength = 3, 2
+	var got []int
+	h := f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }), Responses{
+		RateLimited: func(w http.ResponseWriter, r *http.Request, _ time.Duration) { w.WriteHeader(429) },
+		ServerError: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) },
+	})
+	for range 10 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		got = append(got, rec.Code)
+	}
+	want := []int{200, 200, 200, 429, 429, 200, 200, 200, 429, 429}
+	if !slices.Equal(got, want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+}
+
+func TestRefuseRefresh(t *testing.T) {
+	t.Parallel()
+	tk := NewTokens(NewClock(DefaultStart), TokenPolicy{RefuseRefresh: true})
+	_, refresh := tk.Issue(Grant{})
+	if _, _, _, err := tk.Refresh(refresh); err != ErrInvalidGrant {
+		t.Errorf("refresh = %v, want invalid_grant", err)
 	}
 }

@@ -25,6 +25,9 @@ type TokenPolicy struct {
 	RotateRefresh bool
 	// CodeTTL is how long an authorization code lives (default 15 min).
 	CodeTTL time.Duration
+	// RefuseRefresh answers every refresh with invalid_grant, as when the
+	// customer revoked the app: the connection must be re-consented.
+	RefuseRefresh bool
 }
 
 // Grant is what a token was issued for.
@@ -132,6 +135,7 @@ func (t *Tokens) Exchange(code, redirectURI, verifier string) (access, refresh s
 func (t *Tokens) Refresh(refresh string) (access, newRefresh string, g Grant, err error) {
 	t.mu.Lock()
 	g, ok := t.refresh[refresh]
+	ok = ok && !t.policy.RefuseRefresh
 	if ok && t.policy.RotateRefresh {
 		delete(t.refresh, refresh)
 		newRefresh = randomToken("refresh")
