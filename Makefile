@@ -28,8 +28,8 @@ golden/update: ## rewrite golden files (diagnostics, diffs, CLI scripts); review
 	$(GO) test ./manifest/ ./cmd/amp/ -update
 
 .PHONY: bench
-bench: ## run the benchmarks (validation of a generated 1,000-object manifest)
-	$(GO) test -run '^$$' -bench . -benchmem ./manifest/
+bench: ## run the benchmarks: manifest validation, and each connector against its fake
+	$(GO) test -run '^$$' -bench . -benchmem ./manifest/ ./providers/...
 
 .PHONY: fuzz
 fuzz: ## fuzz Load+Validate for FUZZTIME (default 60s)
