@@ -39,6 +39,8 @@ func FuzzLoadValidate(f *testing.F) {
 	f.Add([]byte(aliasBomb))
 	f.Add([]byte("a: &x [*x]"))
 	f.Add([]byte("<<: {a: 1}\n"))
+	f.Add([]byte("a: &a {x: 1}\nb: &b {k1: {<<: *a}, k2: {<<: *a}}\nc: {k1: {<<: *b}, k2: {<<: [*b, *b]}}\n"))
+	f.Add([]byte("a: &a\n  <<: *a\n"))
 	f.Add([]byte("specVersion: 1.0.0\nintegrations:\n  - {name: a, provider: salesforce, read: {objects: [{objectName: account, destination: d, schedule: 'TZ=x * * * *'}]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, diags := manifest.Parse("amp.yaml", data)

@@ -3,6 +3,7 @@ package manifest_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -291,5 +292,37 @@ func TestCRLFPositions(t *testing.T) {
 	r := diags[0].Range
 	if r.Start.Line != 4 || r.Start.Column != 15 || src[r.Start.Byte:r.End.Byte] != "hubspt" {
 		t.Errorf("range %+v covers %q, want line 4 column 15 over hubspt", r, src[r.Start.Byte:r.End.Byte])
+	}
+}
+
+// TestMergeKeys checks that YAML merge keys expand like yaml.v3 expands
+// them and that they cannot get round the alias budget.
+func TestMergeKeys(t *testing.T) {
+	t.Parallel()
+	nested := "specVersion: 1.0.0\nbase: &base {objectName: account, destination: hook}\nmid: &mid {<<: *base, schedule: \"*/30 * * * *\"}\nintegrations:\n  - name: a\n    provider: salesforce\n    read:\n      objects:\n        - <<: *mid\n          objectName: contact\n"
+	f, diags := manifest.Parse("amp.yaml", []byte(nested))
+	if f == nil {
+		t.Fatal(diags)
+	}
+	o := f.Manifest.Integrations[0].Read.Objects[0]
+	if o.ObjectName != "contact" || o.Destination != "hook" || o.Schedule != "*/30 * * * *" {
+		t.Errorf("merged object = %+v, want contact/hook/*/30 (explicit keys win, nested merges apply)", o)
+	}
+	for _, d := range manifest.Validate(f, manifest.Options{}) {
+		if d.Rule == "unknown-key" && strings.Contains(d.Summary, "<<") {
+			t.Errorf("a nested merge key was copied as a key: %s", d)
+		}
+	}
+	// A merge bomb: each level merges ten copies of the one before.
+	var b strings.Builder
+	b.WriteString("l0: &l0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d\n", i, i)
+		for k := range 10 {
+			fmt.Fprintf(&b, "  k%d: {<<: *l%d}\n", k, i-1)
+		}
+	}
+	if _, diags := manifest.Parse("bomb.yaml", []byte(b.String())); len(diags) == 0 || diags[0].Rule != "yaml-alias" {
+		t.Errorf("merge bomb: got %v, want a yaml-alias error", diags)
 	}
 }

@@ -61,7 +61,7 @@ type File struct {
 // file cannot be read or parsed; otherwise the File and any findings made
 // while parsing (duplicate keys, say). Load does not validate: call Validate.
 func Load(path string) (*File, Diagnostics) {
-	name, err := resolve(path)
+	name, err := Resolve(path)
 	if err != nil {
 		return nil, Diagnostics{{Rule: "file-unreadable", Severity: SeverityError, Summary: err.Error()}}
 	}
@@ -77,8 +77,10 @@ func Load(path string) (*File, Diagnostics) {
 	return Parse(name, data)
 }
 
-// resolve turns a path argument into the manifest file it means.
-func resolve(path string) (string, error) {
+// Resolve turns a path argument into the manifest file it means: the path
+// itself, or the amp.yaml or amp.yml in a folder. Both in one folder is an
+// error, so it is never ambiguous which file is deployed.
+func Resolve(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -149,7 +151,7 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 			// yaml.v3 names the line where the enclosing block began, often
 			// far above the mistake; the first line whose prefix no longer
 			// parses is where the author has to look.
-			if l := firstBadLine(f.lines); l > 0 {
+			if l := firstBadLine(f.lines, line); l > 0 {
 				line = l
 			}
 			d := syntaxDiagnostic(f, line, msg)
@@ -170,6 +172,7 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 		keys:   make(map[string]*yaml.Node, len(data)/16),
 	}
 	f.ignores = parseIgnores(f.lines)
+	f.pos(1, 1) // fills lineStarts now, so a File is safe to read from many goroutines
 	var diags Diagnostics
 	if len(docs) > 1 {
 		n := docs[1]
@@ -198,10 +201,15 @@ func Parse(name string, data []byte) (*File, Diagnostics) {
 	return f, diags
 }
 
-// firstBadLine returns the smallest k such that the first k lines do not
-// parse, or 0. Cutting YAML at a line end leaves it valid unless the cut
-// falls inside the mistake, so failure is monotonic and binary search works.
-func firstBadLine(lines []string) int {
+// firstBadLine returns the line a YAML syntax error is really on: the
+// smallest k such that the first k lines do not parse, searched from the
+// line yaml reported (from) down, because a multi-line flow collection or
+// quoted value above it fails when cut even though it is fine whole. Only
+// when the text before from already fails (an unclosed quote yaml noticed at
+// the end) is the search moved above it. Cutting block YAML at a line end
+// leaves it valid, so failure is monotonic within a range and binary search
+// works. It returns 0 when the whole text parses.
+func firstBadLine(lines []string, from int) int {
 	fails := func(k int) bool {
 		dec := yaml.NewDecoder(strings.NewReader(strings.Join(lines[:k], "\n")))
 		for {
@@ -215,10 +223,15 @@ func firstBadLine(lines []string) int {
 			}
 		}
 	}
-	if !fails(len(lines)) {
+	lo, hi := max(1, min(from, len(lines))), len(lines)
+	if !fails(hi) {
 		return 0
 	}
-	lo, hi := 1, len(lines)
+	if lo > 1 && fails(lo-1) {
+		// The mistake is above: an unclosed quote or bracket that yaml
+		// only noticed at the end of the stream.
+		lo, hi = 1, lo-1
+	}
 	for lo < hi {
 		mid := (lo + hi) / 2
 		if fails(mid) {
@@ -339,7 +352,7 @@ func (b *builder) build(n *yaml.Node, ptr string, sh *shape) any {
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		b.mapping(n, ptr, m, sh)
+		b.mapping(n, ptr, m, sh, false)
 		return m
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
@@ -363,7 +376,7 @@ func (b *builder) build(n *yaml.Node, ptr string, sh *shape) any {
 
 // mapping fills m from mapping node n. YAML merge keys (<<) are honoured the
 // way yaml.v3 decodes them: explicit keys win over merged ones.
-func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any, sh *shape) {
+func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any, sh *shape, merging bool) {
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -374,6 +387,9 @@ func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any, sh *shape)
 		key := k.Value
 		child := ptr + "/" + escapePointer(key)
 		if _, dup := m[key]; dup {
+			if merging {
+				continue // keys written out, or merged earlier, win
+			}
 			b.diags = append(b.diags, Diagnostic{Rule: "duplicate-key", Severity: SeverityError, Path: pointerToPath(child),
 				Summary: fmt.Sprintf("key `%s` appears twice in this mapping (first on line %d); YAML tools disagree on which one wins (amp reads the first), so remove one", key, b.f.keys[child].Line),
 				Range:   b.f.nodeRange(k)})
@@ -383,32 +399,42 @@ func (b *builder) mapping(n *yaml.Node, ptr string, m map[string]any, sh *shape)
 		m[key] = b.build(v, child, b.member(sh, key, child))
 	}
 	for _, mv := range merges {
-		for mv.Kind == yaml.AliasNode {
-			mv = mv.Alias
+		b.merge(mv, ptr, m, sh)
+	}
+}
+
+// merge adds the keys of a merge source (a mapping, an alias of one, or a
+// list of them) that m lacks. Aliases count against the expansion budget
+// and are checked for cycles exactly as in build, so merge keys cannot be
+// used to get round either.
+func (b *builder) merge(n *yaml.Node, ptr string, m map[string]any, sh *shape) {
+	if b.overflow {
+		return
+	}
+	if len(b.expanding) > 0 {
+		b.expanded++
+		if b.expanded > maxAliasNodes {
+			b.overflow, b.overflowAt = true, n
+			return
 		}
-		var sources []*yaml.Node
-		switch mv.Kind {
-		case yaml.MappingNode:
-			sources = []*yaml.Node{mv}
-		case yaml.SequenceNode:
-			sources = mv.Content
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if b.expanding[n.Alias] {
+			b.overflow, b.overflowAt, b.cycle = true, n, true
+			return
 		}
-		for _, src := range sources {
-			for src.Kind == yaml.AliasNode {
-				src = src.Alias
-			}
-			if src.Kind != yaml.MappingNode {
-				continue
-			}
-			for i := 0; i+1 < len(src.Content); i += 2 {
-				key := src.Content[i].Value
-				if _, ok := m[key]; ok {
-					continue
-				}
-				child := ptr + "/" + escapePointer(key)
-				b.f.keys[child] = src.Content[i]
-				m[key] = b.build(src.Content[i+1], child, b.member(sh, key, child))
-			}
+		if b.expanding == nil {
+			b.expanding = map[*yaml.Node]bool{}
+		}
+		b.expanding[n.Alias] = true
+		b.merge(n.Alias, ptr, m, sh)
+		delete(b.expanding, n.Alias)
+	case yaml.MappingNode:
+		b.mapping(n, ptr, m, sh, true)
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			b.merge(c, ptr, m, sh)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func runDiff(cmd *cobra.Command, a diffArgs, args []string) error {
 		if newM, err = loadForCommand(cmd, path); err != nil {
 			return err
 		}
-		file, err := resolveManifestPath(path)
+		file, err := manifest.Resolve(path)
 		if err != nil {
 			return usageErrorf("%v", err)
 		}
@@ -105,24 +105,6 @@ func runDiff(cmd *cobra.Command, a diffArgs, args []string) error {
 		return failed()
 	}
 	return nil
-}
-
-// resolveManifestPath turns a file-or-folder argument into the manifest file.
-func resolveManifestPath(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if !st.IsDir() {
-		return path, nil
-	}
-	for _, n := range manifest.FileNames {
-		p := filepath.Join(path, n)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no amp.yaml or amp.yml in %s", path)
 }
 
 // gitShow returns the content of file at revision ref. found is false when
