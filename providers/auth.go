@@ -17,7 +17,7 @@ type TokenSource interface {
 	// Token returns the current access token, refreshing it first when it
 	// is known to have expired.
 	Token(ctx context.Context) (*oauth2.Token, error)
-	// Refresh renews the token after the provider refused refused. When
+	// Refresh renews the token after the provider refused the given one. When
 	// another caller already renewed it, Refresh returns that newer token
 	// without a second refresh: providers that rotate refresh tokens
 	// invalidate the loser of a race.
@@ -36,6 +36,10 @@ type OAuthSource struct {
 
 	mu  sync.Mutex
 	tok *oauth2.Token
+	seq uint64 // counts refreshes, so saves happen in order
+
+	saveMu sync.Mutex
+	saved  uint64 // seq of the last token handed to onToken
 }
 
 // NewOAuthSource returns a TokenSource that starts from tok. client (may be
@@ -59,11 +63,13 @@ func (s *OAuthSource) Token(ctx context.Context) (*oauth2.Token, error) {
 // Refresh renews the token unless it changed since refused was handed out.
 func (s *OAuthSource) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.Token, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.tok != nil && refused != nil && s.tok.AccessToken != refused.AccessToken && s.tok.Valid() {
-		return s.tok, nil
+		tok := s.tok
+		s.mu.Unlock()
+		return tok, nil
 	}
 	if s.tok == nil || s.tok.RefreshToken == "" {
+		s.mu.Unlock()
 		return nil, &Error{Kind: KindAuth, Code: "no_refresh_token", Message: "the access token was refused and there is no refresh token; the customer must reconnect"}
 	}
 	if s.client != nil {
@@ -74,11 +80,24 @@ func (s *OAuthSource) Refresh(ctx context.Context, refused *oauth2.Token) (*oaut
 	stale := &oauth2.Token{RefreshToken: s.tok.RefreshToken}
 	tok, err := s.config.TokenSource(ctx, stale).Token()
 	if err != nil {
+		s.mu.Unlock()
 		return nil, classifyTokenError(err)
 	}
 	s.tok = tok
+	s.seq++
+	seq := s.seq
+	// Saving (sealing, a database write) happens outside mu, so a slow
+	// store does not stall every request on the connection and a callback
+	// may call Token. saveMu and seq keep saves in refresh order: with
+	// rotating refresh tokens only the newest one works.
+	s.mu.Unlock()
 	if s.onToken != nil {
-		s.onToken(tok)
+		s.saveMu.Lock()
+		if seq > s.saved {
+			s.saved = seq
+			s.onToken(tok)
+		}
+		s.saveMu.Unlock()
 	}
 	return tok, nil
 }
@@ -140,6 +159,9 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	tok, err := t.ts.Token(ctx)
 	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on error
+		}
 		return nil, err
 	}
 	resp, err := t.base.RoundTrip(withToken(req, tok))
@@ -152,8 +174,8 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	newTok, rerr := t.ts.Refresh(ctx, tok)
 	if rerr != nil {
-		// Keep the provider's 401 for the connector to classify, and say
-		// why it could not be fixed.
+		// The refusal itself says nothing the refresh error does not; the
+		// refresh error (invalid_grant: re-consent) is what the engine needs.
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return nil, fmt.Errorf("access token refused and renewing it failed: %w", rerr)

@@ -5,6 +5,12 @@
 //
 // Each provider keeps its whole catalog entry in one place,
 // providers/<name>/catalog.go, so its connector can extend it without a
-// second source of truth. The package is pure data and lookups: it must not
-// import manifest, runtime or anything that does network or database I/O.
+// second source of truth.
+//
+// Besides the catalog, the package defines what connectors share: the
+// capability interfaces (MetadataReader, Reader, BulkReader, Writer,
+// BulkWriter), record and request types, classified errors, and the auth
+// client that adds a connection's token and renews it once on a 401. It
+// must not import manifest or runtime, and holds no state beyond a
+// connection's token.
 package providers

@@ -35,7 +35,7 @@ var kindNames = [...]string{"unknown", "auth", "rate-limited", "retryable", "not
 
 // String returns the kind's name.
 func (k ErrorKind) String() string {
-	if int(k) < len(kindNames) {
+	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
@@ -56,6 +56,7 @@ type Error struct {
 	Err        error
 }
 
+// Error formats the failure as "provider: kind (HTTP status): code: message".
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("%s: %s", e.Provider, e.Kind)
 	if e.Status != 0 {

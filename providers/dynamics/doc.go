@@ -8,8 +8,9 @@
 //   - OAuthConfig and TokenMetadata for the connect flow;
 //   - Client (New): metadata from EntityDefinitions and Attributes with
 //     option sets, paged reads with $select and odata.maxpagesize,
-//     incremental reads on modifiedon, deletions through change tracking,
-//     and writes (create, update, upsert by alternate key, delete) through
+//     incremental reads on modifiedon, deletions and exact change
+//     tracking through delta links (ReadRequest.Checkpoint in,
+//     ReadPage.Checkpoint out; see read.go), and writes (create, update, upsert by alternate key, delete) through
 //     $batch with change sets for all-or-none; errors classified once into
 //     *providers.Error.
 //

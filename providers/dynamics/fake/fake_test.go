@@ -172,6 +172,97 @@ func TestChangeTracking(t *testing.T) {
 	}
 }
 
+// TestDeltaTokens checks the fake's delta tokens on the wire: a delta link
+// carries "<write-log version>!<issue date>"; following it pages with
+// nextLinks that keep the token, lists each changed record once at its
+// latest write (several writes sharing a second included) and ends with
+// a new delta link; an old, unknown or malformed token gets Dataverse's
+// error answer.
+func TestDeltaTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Options: fakekit.Options{Records: 8}, SameSecondWrites: true, DeltaRetention: time.Hour})
+	_, body := e.do(t, http.MethodGet, "accounts?$select=name", map[string]string{"Prefer": "odata.track-changes,odata.maxpagesize=5"}, "")
+	next := decode(t, body)["@odata.nextLink"].(string)
+	_, body = e.do(t, http.MethodGet, next, map[string]string{"Prefer": "odata.track-changes,odata.maxpagesize=5"}, "")
+	link := decode(t, body)["@odata.deltaLink"].(string)
+	u, _ := url.Parse(link)
+	if tok := u.Query().Get("$deltatoken"); tok != "1!01/05/2026 09:00:00" {
+		t.Fatalf("first delta token %q, want version 1 (empty write log) and the issue time", tok)
+	}
+
+	ids := e.srv.IDs("accounts")
+	before := e.srv.Now()
+	for _, i := range []int{0, 1, 2, 3, 4, 5} {
+		e.srv.Touch("accounts", ids[i])
+	}
+	e.srv.Touch("accounts", ids[0]) // again: listed once, at its latest write
+	e.srv.Delete("accounts", ids[6])
+	if !e.srv.Now().Truncate(time.Second).Equal(before.Truncate(time.Second)) {
+		t.Fatal("the writes did not share a second")
+	}
+
+	var got []string
+	pages := 0
+	for link != "" {
+		resp, body := e.do(t, http.MethodGet, link, map[string]string{"Prefer": "odata.maxpagesize=3"}, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delta page: %d %s", resp.StatusCode, body)
+		}
+		pages++
+		m := decode(t, body)
+		for _, v := range m["value"].([]any) {
+			row := v.(map[string]any)
+			if row["reason"] == "deleted" {
+				got = append(got, "-"+row["id"].(string))
+			} else {
+				got = append(got, row["accountid"].(string))
+			}
+		}
+		if n, ok := m["@odata.nextLink"].(string); ok {
+			q, _ := url.Parse(n)
+			if q.Query().Get("$deltatoken") == "" || q.Query().Get("$skiptoken") == "" || m["@odata.deltaLink"] != nil {
+				t.Fatalf("delta nextLink %s must keep the token, add a skip token and come without a deltaLink", n)
+			}
+			link = n
+			continue
+		}
+		d, _ := url.Parse(m["@odata.deltaLink"].(string))
+		if tok := d.Query().Get("$deltatoken"); !strings.HasPrefix(tok, "9!") {
+			t.Errorf("new delta token %q, want version 9 (after 8 writes)", tok)
+		}
+		link = ""
+	}
+	want := []string{ids[1], ids[2], ids[3], ids[4], ids[5], ids[0], "-" + ids[6]}
+	if strings.Join(got, " ") != strings.Join(want, " ") || pages != 3 {
+		t.Errorf("delta in %d pages: %v, want %v in 3", pages, got, want)
+	}
+
+	base := "accounts?$select=name&$deltatoken="
+	tests := []struct {
+		name, token string
+		code        string
+	}{
+		{"within retention", "9!" + e.srv.Now().Add(-59*time.Minute).Format(deltaLayout), ""},
+		{"past retention", "9!" + e.srv.Now().Add(-61*time.Minute).Format(deltaLayout), CodeExpiredVersionStamp},
+		{"a version the log never reached", "10!" + e.srv.Now().Format(deltaLayout), CodeExpiredVersionStamp},
+		{"no date", "9", "0x80060888"},
+		{"negative version", "-1!" + e.srv.Now().Format(deltaLayout), "0x80060888"},
+	}
+	for _, tt := range tests {
+		resp, body := e.do(t, http.MethodGet, base+url.QueryEscape(tt.token), nil, "")
+		code := ""
+		if resp.StatusCode != http.StatusOK {
+			code, _ = decode(t, body)["error"].(map[string]any)["code"].(string)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400", tt.name, resp.StatusCode)
+			}
+		}
+		if code != tt.code {
+			t.Errorf("%s: code %q, want %q: %s", tt.name, code, tt.code, body)
+		}
+	}
+}
+
 func TestSingleWrites(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{Options: fakekit.Options{Records: 3}})

@@ -327,12 +327,18 @@ func valueOf(v any) any {
 // cookie is the fake's paging state, carried in $skiptoken as a
 // Dataverse-shaped paging cookie.
 type cookie struct {
-	page       int
-	lastID     string
-	firstID    string
-	lastMod    time.Time
-	trackStart time.Time
-	tracking   bool
+	page    int
+	lastID  string
+	firstID string
+	lastMod time.Time
+	// trackVersion is the version an initial change-tracking read started
+	// at (see tracking.go); its delta link carries it.
+	trackVersion int
+	// logPos is where a delta read continues in the table's write log
+	// and logEnd where it stops; hasPos says they are set.
+	logPos, logEnd int
+	hasPos         bool
+	tracking       bool
 }
 
 var cookieAttr = regexp.MustCompile(`<(\w+) last="([^"]*)"(?: first="([^"]*)")?`)
@@ -341,11 +347,17 @@ func (c cookie) token(primaryID string) string {
 	var inner strings.Builder
 	fmt.Fprintf(&inner, `<cookie page="%d">`, c.page)
 	if !c.lastMod.IsZero() {
-		fmt.Fprintf(&inner, `<modifiedon last="%s" first="%s" />`, stamp(c.lastMod), stamp(c.lastMod))
+		// Full precision: the fake's write times are unique to the
+		// millisecond even when modifiedon (whole seconds) ties.
+		ts := c.lastMod.UTC().Format(time.RFC3339Nano)
+		fmt.Fprintf(&inner, `<modifiedon last="%s" first="%s" />`, ts, ts)
 	}
 	fmt.Fprintf(&inner, `<%s last="{%s}" first="{%s}" />`, primaryID, strings.ToUpper(c.lastID), strings.ToUpper(c.firstID))
-	if !c.trackStart.IsZero() {
-		fmt.Fprintf(&inner, `<tracking last="%s" />`, stamp(c.trackStart))
+	if c.trackVersion > 0 {
+		fmt.Fprintf(&inner, `<tracking last="%d" />`, c.trackVersion)
+	}
+	if c.hasPos {
+		fmt.Fprintf(&inner, `<changelog last="%d" first="%d" />`, c.logPos, c.logEnd)
 	}
 	inner.WriteString(`</cookie>`)
 	tracking := "False"
@@ -355,9 +367,11 @@ func (c cookie) token(primaryID string) string {
 	return fmt.Sprintf(`<cookie pagenumber="%d" pagingcookie="%s" istracking="%s" />`, c.page+1, escape(inner.String(), false), tracking)
 }
 
+var cookieOuter = regexp.MustCompile(`pagenumber="(\d+)" pagingcookie="([^"]*)" istracking="(\w+)"`)
+
 func parseCookie(tok, primaryID string) (cookie, bool) {
 	var c cookie
-	m := regexp.MustCompile(`pagenumber="(\d+)" pagingcookie="([^"]*)" istracking="(\w+)"`).FindStringSubmatch(tok)
+	m := cookieOuter.FindStringSubmatch(tok)
 	if m == nil {
 		return c, false
 	}
@@ -371,36 +385,27 @@ func parseCookie(tok, primaryID string) (cookie, bool) {
 	for _, a := range cookieAttr.FindAllStringSubmatch(inner, -1) {
 		switch a[1] {
 		case "modifiedon":
-			if c.lastMod, err = time.Parse(time.RFC3339, a[2]); err != nil {
+			if c.lastMod, err = time.Parse(time.RFC3339Nano, a[2]); err != nil {
 				return c, false
 			}
 		case "tracking":
-			if c.trackStart, err = time.Parse(time.RFC3339, a[2]); err != nil {
+			if c.trackVersion, err = strconv.Atoi(a[2]); err != nil || c.trackVersion < 1 {
 				return c, false
 			}
+		case "changelog":
+			if c.logPos, err = strconv.Atoi(a[2]); err != nil || c.logPos < 0 {
+				return c, false
+			}
+			if c.logEnd, err = strconv.Atoi(a[3]); err != nil || c.logEnd < c.logPos {
+				return c, false
+			}
+			c.hasPos = true
 		case primaryID:
 			c.lastID = strings.ToLower(strings.Trim(a[2], "{}"))
 			c.firstID = strings.ToLower(strings.Trim(a[3], "{}"))
 		}
 	}
 	return c, c.lastID != ""
-}
-
-// Delta tokens look like Dataverse's: "<version>!<MM/dd/yyyy HH:mm:ss>".
-// The fake reads only the time: changes after it are returned.
-const deltaLayout = "01/02/2006 15:04:05"
-
-func deltaToken(t time.Time) string {
-	return strconv.FormatInt(t.Unix()%10000000, 10) + "!" + t.UTC().Format(deltaLayout)
-}
-
-func parseDeltaToken(tok string) (time.Time, bool) {
-	_, ts, ok := strings.Cut(tok, "!")
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(deltaLayout, ts)
-	return t, err == nil
 }
 
 // escape percent-encodes everything but unreserved characters; upper
@@ -532,17 +537,44 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 		}
 	}
 
+	var tok deltaToken
+	if delta != "" {
+		var bad *result
+		if tok, bad = s.checkDelta(delta); bad != nil {
+			bad.write(w)
+			return
+		}
+	}
+	// An initial change-tracking read remembers, on its first page and
+	// before reading, the write-log position its delta link will carry:
+	// a write racing the read is then reported again, never lost.
+	if pref.trackChanges && delta == "" && ck.trackVersion == 0 {
+		ck.trackVersion = s.logLen(t) + 1
+	}
+
 	query := fakekit.Query{Since: flt.since, Until: flt.until, Match: flt.match()}
 	var recs []fakekit.Record
 	var done bool
+	// deltaVersion is the version of the delta link that ends a delta
+	// read; nextPos is where a write-log delta read continues.
+	var deltaVersion, nextPos int
 	switch {
-	case delta != "":
-		since, ok := parseDeltaToken(delta)
-		if !ok {
-			errResult(http.StatusBadRequest, "0x80060888", "The delta token '"+delta+"' is not valid or has expired; start a new change-tracking sync.").write(w)
-			return
+	case delta != "" && tok.version > 0: // exact: by write-log position
+		pos := tok.version - 1
+		if ck.hasPos {
+			pos = ck.logPos
+		} else {
+			ck.logEnd = s.logLen(t) // the snapshot this delta read reports
+			if pos > ck.logEnd {
+				expiredVersion().write(w) // a version this table never reached
+				return
+			}
 		}
-		query.Since, query.IncludeDeleted = later(since, ck.lastMod), true
+		recs, nextPos, done, err = s.changes(t, pos, ck.logEnd, size)
+		deltaVersion = ck.logEnd + 1
+	case delta != "": // approximate: a client's time token
+		deltaVersion = s.logLen(t) + 1 // before reading, as above
+		query.Since, query.IncludeDeleted = later(tok.issued, ck.lastMod), true
 		timeOrder = true
 		recs, _, done, err = s.kit.Store.Scan(t.set, query, fakekit.Cursor{}, size)
 	case timeOrder:
@@ -554,6 +586,7 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 			from = s.positionAfter(t, ck.lastID)
 		}
 		recs, _, done, err = s.kit.Store.ScanIDOrder(t.set, query, from, size)
+		deltaVersion = ck.trackVersion
 	}
 	if err != nil {
 		errResult(http.StatusInternalServerError, "0x80040216", err.Error()).write(w)
@@ -561,9 +594,6 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 	}
 	if top >= 0 {
 		done = true
-	}
-	if pref.trackChanges && delta == "" && ck.trackStart.IsZero() {
-		ck.trackStart = s.kit.Now()
 	}
 
 	h := w.Header()
@@ -614,8 +644,10 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 	switch {
 	case !done && len(recs) > 0:
 		last := recs[len(recs)-1]
-		next := cookie{page: ck.page + 1, lastID: last.ID, firstID: recs[0].ID, trackStart: ck.trackStart, tracking: tracking}
-		if timeOrder {
+		next := cookie{page: ck.page + 1, lastID: last.ID, firstID: recs[0].ID, trackVersion: ck.trackVersion, tracking: tracking}
+		if delta != "" && tok.version > 0 {
+			next.logPos, next.logEnd, next.hasPos = nextPos, ck.logEnd, true
+		} else if timeOrder {
 			next.lastMod = last.Modified
 		}
 		qs := withoutParams(o.rawQuery, "$skiptoken")
@@ -625,16 +657,13 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 		b.WriteString(`,"@odata.nextLink":`)
 		appendString(b, link+qs+"$skiptoken="+escape(next.token(t.primaryID), true))
 	case tracking:
-		from := s.kit.Now()
-		if delta == "" {
-			from = ck.trackStart
-		}
 		qs := withoutParams(o.rawQuery, "$skiptoken", "$deltatoken")
 		if qs != "" {
 			qs += "&"
 		}
+		next := deltaToken{version: deltaVersion, issued: s.kit.Now()}
 		b.WriteString(`,"@odata.deltaLink":`)
-		appendString(b, link+qs+"$deltatoken="+escape(deltaToken(from), false))
+		appendString(b, link+qs+"$deltatoken="+escape(next.String(), false))
 	}
 	b.WriteByte('}')
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
@@ -682,8 +711,9 @@ func (s *Server) lookup(t *table, k *key) (*fakekit.Record, *result) {
 	return &rec, nil
 }
 
-// etag is a record's row version.
-func etag(r *fakekit.Record) int64 { return r.Modified.Unix() - 1600000000 }
+// etag is a record's row version: its write time in milliseconds, unique
+// per write even when writes share a second (Options.SameSecondWrites).
+func etag(r *fakekit.Record) int64 { return r.Modified.UnixMilli() - 1600000000000 }
 
 // appendRecordBody writes a record's members (without braces).
 func appendRecordBody(b *bytes.Buffer, t *table, r *fakekit.Record, cols []*column, annotations bool) {

@@ -11,8 +11,9 @@
 //     custom column new_tier): OData queries with $select, a modifiedon
 //     $filter and $orderby, odata.maxpagesize paging (capped at 5,000) with
 //     @odata.nextLink skip tokens shaped like Dataverse's paging cookies,
-//     change tracking (odata.track-changes, delta links and $deletedEntity
-//     tombstones), create (204 + OData-EntityId), update and upsert by id
+//     change tracking (odata.track-changes, delta links whose tokens are
+//     write-log versions, $deletedEntity tombstones, expiry after
+//     Options.DeltaRetention; see tracking.go), create (204 + OData-EntityId), update and upsert by id
 //     or alternate key (PATCH, If-Match / If-None-Match), delete, $batch
 //     with change sets, and EntityDefinitions metadata with attributes and
 //     option sets;
@@ -21,7 +22,9 @@
 //     0x80072322 / 0x80072326 error bodies.
 //
 // Times are whole seconds, as Dataverse reports them; every write lands on
-// its own second, so modifiedon orders records strictly.
+// its own second, so modifiedon orders records strictly (unless
+// Options.SameSecondWrites lets writes share a second). Change tracking
+// (tracking.go) is by write-log position, so it is exact either way.
 //
 // The package must not import manifest or runtime.
 package fake
@@ -61,6 +64,16 @@ type Options struct {
 	// Org is the organisation name reported in token scopes
 	// (https://{Org}.crm.dynamics.com/user_impersonation); default "contoso".
 	Org string
+	// DeltaRetention is how long a change-tracking delta token stays
+	// valid after it was issued (Dataverse's ExpireChangeTrackingInDays);
+	// an older token gets the expired-version answer. Zero means
+	// DefaultDeltaRetention (30 days); negative means tokens never expire.
+	DeltaRetention time.Duration
+	// SameSecondWrites stops moving every write to a whole second of its
+	// own: writes are then 1 ms apart, so several share one modifiedon
+	// value (whole seconds), as in a busy organisation. Time-based reads
+	// see the ties; change tracking by delta link stays exact.
+	SameSecondWrites bool
 }
 
 // Server is the fake Dataverse. It is an http.Handler.
@@ -196,9 +209,12 @@ func (s *Server) Throttle(n int, retryAfter time.Duration) { s.kit.Throttle(n, r
 func (s *Server) RevokeRefreshTokens() { s.kit.Tokens.RevokeRefreshTokens() }
 
 // alignWrite moves the clock to 1 ms before the next whole second, so the
-// store's write (which ticks 1 ms) lands on its own whole second. Callers
-// hold writeMu.
+// store's write (which ticks 1 ms) lands on its own whole second; with
+// Options.SameSecondWrites it does nothing. Callers hold writeMu.
 func (s *Server) alignWrite() {
+	if s.opts.SameSecondWrites {
+		return
+	}
 	now := s.kit.Clock.Now()
 	target := now.Truncate(time.Second).Add(time.Second - time.Millisecond)
 	s.kit.Clock.Advance(target.Sub(now))
