@@ -23,8 +23,12 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
-// Advance moves the clock forward by d.
+// Advance moves the clock forward by d. A negative d is ignored: the
+// store's write log relies on time only moving forward.
 func (c *Clock) Advance(d time.Duration) {
+	if d <= 0 {
+		return
+	}
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()

@@ -48,6 +48,11 @@ func (f *Faults) Throttle(n int, retryAfter time.Duration) {
 	f.mu.Unlock()
 }
 
+// MaxBodyBytes caps a data request's body, so a fake listening on a shared
+// address cannot be made to buffer without bound. Salesforce's bulk ingest
+// allows 150 MB; the fake needs less.
+const MaxBodyBytes = 64 << 20
+
 // Responses are a provider's own ways of refusing.
 type Responses struct {
 	// RateLimited writes the provider's rate-limit response.
@@ -59,7 +64,24 @@ type Responses struct {
 // Wrap returns next with latency and faults applied.
 func (f *Faults) Wrap(next http.Handler, resp Responses) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.Requests.Add(1)
+		n := f.Requests.Add(1) - 1
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		// The fate of a request is decided on arrival, under one lock, so
+		// bursts and Throttle land on the right requests however many run
+		// at once; the latency follows.
+		f.mu.Lock()
+		burst := f.BurstEvery > 0 && f.BurstLength > 0 && n%int64(f.BurstEvery+f.BurstLength) >= int64(f.BurstEvery)
+		throttled, retryAfter := burst || f.throttle > 0, f.retryAfter
+		if burst {
+			retryAfter = time.Second
+		} else if throttled {
+			f.throttle--
+		}
+		fail := !throttled && f.FailRate > 0 && f.rng.Float64() < f.FailRate
+		malformed := !throttled && !fail && f.MalformedRate > 0 && f.rng.Float64() < f.MalformedRate
+		f.mu.Unlock()
 		if f.Latency > 0 {
 			t := time.NewTimer(f.Latency)
 			select {
@@ -69,17 +91,6 @@ func (f *Faults) Wrap(next http.Handler, resp Responses) http.Handler {
 				return
 			}
 		}
-		f.mu.Lock()
-		if n := f.Requests.Load() - 1; f.BurstEvery > 0 && f.BurstLength > 0 && f.throttle == 0 && n%int64(f.BurstEvery+f.BurstLength) == int64(f.BurstEvery) {
-			f.throttle, f.retryAfter = f.BurstLength, time.Second
-		}
-		throttled, retryAfter := f.throttle > 0, f.retryAfter
-		if throttled {
-			f.throttle--
-		}
-		fail := f.FailRate > 0 && f.rng.Float64() < f.FailRate
-		malformed := !fail && f.MalformedRate > 0 && f.rng.Float64() < f.MalformedRate
-		f.mu.Unlock()
 		switch {
 		case throttled:
 			resp.RateLimited(w, r, retryAfter)

@@ -3,6 +3,7 @@ package fakekit
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -22,6 +23,10 @@ type ObjectSpec struct {
 	// Fields returns seeded record i's fields, as the provider names them
 	// (without the id and timestamps, which the store owns).
 	Fields func(i int) map[string]any
+	// Lookup, when set, returns the seeded record whose field has value as
+	// seeded (the inverse of Fields for unique fields such as an email), so
+	// FindBy need not scan millions of records.
+	Lookup func(field string, value any) (int, bool)
 }
 
 // Record is a stored record.
@@ -182,13 +187,17 @@ func (s *Store) Create(object string, fields map[string]any) (Record, error) {
 	if o == nil {
 		return Record{}, fmt.Errorf("no object %q", object)
 	}
+	return s.create(o, fields), nil
+}
+
+func (s *Store) create(o *objectData, fields map[string]any) Record {
 	now := s.clock.Tick(time.Millisecond)
 	r := &Record{ID: o.spec.NewID(len(o.created)), Fields: maps.Clone(fields), Created: now, Modified: now}
 	o.created[r.ID] = r
 	o.createdOrder = append(o.createdOrder, r)
 	o.live++
 	o.log = append(o.log, logEntry{r, now})
-	return copyRecord(r), nil
+	return copyRecord(r)
 }
 
 // Update merges fields into a live record, stamping a new modified time.
@@ -263,8 +272,10 @@ func (s *Store) write(object, id string, change func(*Record) error) (Record, er
 	return copyRecord(r), nil
 }
 
-// FindBy returns the first live record whose field equals value (for
-// upserts by external key). It scans, so it is for test-sized objects.
+// FindBy returns a live record whose field equals value (for upserts and
+// uniqueness checks by an external key). Written records are searched
+// first; seeded ones through ObjectSpec.Lookup when the object has it, by
+// a scan otherwise.
 func (s *Store) FindBy(object, field string, value any) (Record, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -272,18 +283,77 @@ func (s *Store) FindBy(object, field string, value any) (Record, bool) {
 	if o == nil {
 		return Record{}, false
 	}
-	for i := range o.spec.Count {
-		r := s.seeded(o, i)
-		if !r.Deleted && r.Fields[field] == value {
-			return copyRecord(r), true
-		}
-	}
-	for _, r := range o.created {
-		if !r.Deleted && r.Fields[field] == value {
-			return copyRecord(r), true
-		}
+	if r := s.findBy(o, field, value); r != nil {
+		return copyRecord(r), true
 	}
 	return Record{}, false
+}
+
+// CreateUnique creates a record unless a live one already has field equal
+// to value, checking and writing under one lock so concurrent creates
+// cannot both succeed. It returns the new record, or the existing one with
+// created false.
+func (s *Store) CreateUnique(object, field string, value any, fields map[string]any) (rec Record, created bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.objects[object]
+	if o == nil {
+		return Record{}, false, fmt.Errorf("no object %q", object)
+	}
+	if r := s.findBy(o, field, value); r != nil {
+		return copyRecord(r), false, nil
+	}
+	return s.create(o, fields), true, nil
+}
+
+func (s *Store) findBy(o *objectData, field string, value any) *Record {
+	for _, r := range o.createdOrder {
+		if !r.Deleted && sameValue(r.Fields[field], value) {
+			return r
+		}
+	}
+	for _, r := range o.overlay {
+		if !r.Deleted && sameValue(r.Fields[field], value) {
+			return r
+		}
+	}
+	if o.spec.Lookup != nil {
+		if i, ok := o.spec.Lookup(field, value); ok && i >= 0 && i < o.spec.Count {
+			if _, written := o.overlay[i]; !written && sameValue(o.spec.Fields(i)[field], value) {
+				return s.seeded(o, i)
+			}
+		}
+		return nil
+	}
+	for i := range o.spec.Count {
+		if _, written := o.overlay[i]; written {
+			continue
+		}
+		if r := s.seeded(o, i); sameValue(r.Fields[field], value) {
+			return r
+		}
+	}
+	return nil
+}
+
+// sameValue compares field values without panicking on maps or slices.
+func sameValue(a, b any) bool {
+	if sa, ok := a.(string); ok {
+		sb, ok := b.(string)
+		return ok && sa == sb
+	}
+	return a != nil && reflect.DeepEqual(a, b)
+}
+
+// LogLen returns how many writes object has had: a monotonic version for
+// change tracking.
+func (s *Store) LogLen(object string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if o := s.objects[object]; o != nil {
+		return len(o.log)
+	}
+	return 0
 }
 
 // Query selects records for a scan.

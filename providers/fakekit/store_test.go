@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -210,5 +212,56 @@ func TestRefuseRefresh(t *testing.T) {
 	_, refresh := tk.Issue(Grant{})
 	if _, _, _, err := tk.Refresh(refresh); err != ErrInvalidGrant {
 		t.Errorf("refresh = %v, want invalid_grant", err)
+	}
+}
+
+// TestFaultBurstsConcurrent checks that bursts refuse exactly their share
+// of requests when many run at once with latency.
+func TestFaultBurstsConcurrent(t *testing.T) {
+	t.Parallel()
+	f := NewFaults(1)
+	f.BurstEvery, f.BurstLength, f.Latency = 10, 2, time.Millisecond
+	h := f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), Responses{
+		RateLimited: func(w http.ResponseWriter, r *http.Request, _ time.Duration) { w.WriteHeader(429) },
+		ServerError: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) },
+	})
+	var throttled atomic.Int32
+	var wg sync.WaitGroup
+	for range 1200 {
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			if rec.Code == 429 {
+				throttled.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := throttled.Load(); got != 200 {
+		t.Errorf("%d of 1200 requests throttled, want 200 (2 in every 12)", got)
+	}
+}
+
+func TestFindByAndCreateUnique(t *testing.T) {
+	t.Parallel()
+	s, _ := testStore(t, 50000)
+	if r, ok := s.FindBy("thing", "name", Company(40000)); !ok || r.ID != "T00040000" {
+		t.Errorf("FindBy seeded = %v %v", r.ID, ok)
+	}
+	if _, ok := s.FindBy("thing", "name", []string{"x"}); ok {
+		t.Error("a slice value matched")
+	}
+	var wg sync.WaitGroup
+	var created atomic.Int32
+	for range 20 {
+		wg.Go(func() {
+			if _, ok, err := s.CreateUnique("thing", "name", "unique-1", map[string]any{"name": "unique-1"}); err == nil && ok {
+				created.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if created.Load() != 1 {
+		t.Errorf("%d concurrent CreateUnique calls created the record, want 1", created.Load())
 	}
 }

@@ -3,6 +3,7 @@ package fakekit
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"sync"
@@ -89,7 +90,7 @@ func (t *Tokens) CheckClient(id, secret string) error {
 	if len(t.clients) == 0 {
 		return nil
 	}
-	if s, ok := t.clients[id]; !ok || s != secret {
+	if s, ok := t.clients[id]; !ok || subtle.ConstantTimeCompare([]byte(s), []byte(secret)) != 1 {
 		return ErrInvalidClient
 	}
 	return nil
@@ -104,15 +105,25 @@ func (t *Tokens) NewCode(g Grant, redirectURI, challenge string) string {
 	return code
 }
 
-// Exchange trades a code for tokens. The code is single-use; the redirect
-// URI must match; a PKCE challenge requires the matching verifier.
+// Exchange trades a code for tokens without checking which client redeems
+// it; ExchangeFor is the stricter form.
 func (t *Tokens) Exchange(code, redirectURI, verifier string) (access, refresh string, g Grant, err error) {
+	return t.ExchangeFor("", code, redirectURI, verifier)
+}
+
+// ExchangeFor trades a code for tokens. The code is single-use and belongs
+// to the client it was issued to (clientID, when not empty, must match);
+// the redirect URI must match; a PKCE challenge requires the matching
+// verifier.
+func (t *Tokens) ExchangeFor(clientID, code, redirectURI, verifier string) (access, refresh string, g Grant, err error) {
 	t.mu.Lock()
 	c, ok := t.codes[code]
 	delete(t.codes, code)
 	t.mu.Unlock()
 	switch {
 	case !ok || t.clock.Now().After(c.expires):
+		return "", "", Grant{}, ErrInvalidGrant
+	case clientID != "" && c.grant.ClientID != clientID:
 		return "", "", Grant{}, ErrInvalidGrant
 	case c.redirectURI != "" && c.redirectURI != redirectURI:
 		return "", "", Grant{}, ErrInvalidGrant
