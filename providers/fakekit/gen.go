@@ -32,6 +32,20 @@ func Company(i int) string { return fmt.Sprintf("%s %d", pick(companies, i, 2), 
 // Email returns record i's email address, unique across records.
 func Email(i int) string { return fmt.Sprintf("person%d@example.com", i) }
 
+// EmailIndex is the inverse of Email: the record whose seeded email is v.
+// Fakes use it as ObjectSpec.Lookup for their email fields.
+func EmailIndex(v any) (int, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, false
+	}
+	var i int
+	if n, err := fmt.Sscanf(s, "person%d@example.com", &i); err != nil || n != 1 || Email(i) != s {
+		return 0, false
+	}
+	return i, true
+}
+
 // Phone returns record i's phone number.
 func Phone(i int) string { return fmt.Sprintf("+44 20 7946 %04d", i%10000) }
 

@@ -211,16 +211,20 @@ func (c *Client) quota(h http.Header) {
 	if c.onQuota == nil {
 		return
 	}
-	if max, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max")); err == nil {
-		rem, _ := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Remaining"))
+	// A reading is reported only when both the limit and what remains of
+	// it parse: a missing Remaining must not look like an exhausted quota.
+	limit, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
+	rem, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Remaining"))
+	if err1 == nil && err2 == nil {
 		win := 10 * time.Second
 		if ms, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
 			win = time.Duration(ms) * time.Millisecond
 		}
-		c.onQuota(providers.Quota{Used: max - rem, Limit: max, Window: win, Source: "X-HubSpot-RateLimit"})
+		c.onQuota(providers.Quota{Used: limit - rem, Limit: limit, Window: win, Source: "X-HubSpot-RateLimit"})
 	}
-	if daily, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily")); err == nil {
-		rem, _ := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily-Remaining"))
+	daily, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily"))
+	rem, err2 = strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily-Remaining"))
+	if err1 == nil && err2 == nil {
 		c.onQuota(providers.Quota{Used: daily - rem, Limit: daily, Window: 24 * time.Hour, Source: "X-HubSpot-RateLimit-Daily"})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,6 +122,11 @@ func TokenInfo(ctx context.Context, client *http.Client, base, accessToken strin
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// *url.Error prints the URL, which holds the token: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, transportError(ctx, "GET", "/oauth/v1/access-tokens/…", err)
 	}
 	defer resp.Body.Close()
@@ -139,7 +145,7 @@ func TokenInfo(ctx context.Context, client *http.Client, base, accessToken strin
 		Scopes    []string    `json:"scopes"`
 	}
 	if err := json.Unmarshal(body, &info); err != nil {
-		return nil, malformed(u, err)
+		return nil, malformed("/oauth/v1/access-tokens/…", err)
 	}
 	return map[string]string{"hub_id": info.HubID.String(), "hub_domain": info.HubDomain, "user": info.User, "scopes": strings.Join(info.Scopes, " ")}, nil
 }

@@ -284,10 +284,21 @@ func matchResult(req providers.WriteRequest, inputs []writeInput, keys []string,
 			}
 		}
 	}
+	if req.Op != providers.WriteCreate {
+		// An update or upsert result names its record; one that matches no
+		// input is not guessed at, so no failed input reads as a success.
+		return -1
+	}
+	// A create result whose properties HubSpot trimmed: place it by order
+	// only when every other result was placed, so the guess is forced.
+	left := -1
 	for i := range inputs {
 		if !done[i] {
-			return i // fall back to order
+			if left >= 0 {
+				return -1
+			}
+			left = i
 		}
 	}
-	return -1
+	return left
 }

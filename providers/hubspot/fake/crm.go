@@ -371,11 +371,16 @@ func (s *Server) conflict(o *objectDef, fields map[string]any, trace string) map
 	if !found {
 		return nil
 	}
-	ctx := map[string]any{"existingId": []string{existing.ID}}
+	return conflictError(o, existing.ID, trace)
+}
+
+// conflictError is HubSpot's per-input CONFLICT for an existing record.
+func conflictError(o *objectDef, existingID, trace string) map[string]any {
+	ctx := map[string]any{"existingId": []string{existingID}}
 	if trace != "" {
 		ctx["objectWriteTraceId"] = []string{trace}
 	}
-	return map[string]any{"status": "error", "category": "CONFLICT", "message": o.singular + " already exists. Existing ID: " + existing.ID, "context": ctx}
+	return map[string]any{"status": "error", "category": "CONFLICT", "message": o.singular + " already exists. Existing ID: " + existingID, "context": ctx}
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
@@ -452,13 +457,20 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 	for i, in := range body.Inputs {
 		switch op {
 		case "create":
-			if e := s.conflict(o, fields[i], in.ObjectWriteTraceID); e != nil {
-				errs = append(errs, e)
-				continue
-			}
 			if missingRequired(o, fields[i]) != "" {
 				errs = append(errs, map[string]any{"status": "error", "category": "VALIDATION_ERROR",
 					"message": fmt.Sprintf("Required property %q is missing", missingRequired(o, fields[i])), "context": traceContext(in.ObjectWriteTraceID)})
+				continue
+			}
+			if v, ok := fields[i][o.unique].(string); o.unique != "" && ok && v != "" {
+				// Check and create under one lock: two creates with the
+				// same email cannot both succeed.
+				rec, created, err := s.kit.Store.CreateUnique(o.name, o.unique, v, fields[i])
+				if err == nil && !created {
+					errs = append(errs, conflictError(o, rec.ID, in.ObjectWriteTraceID))
+					continue
+				}
+				render(rec, o.writeProps(rec), nil)
 				continue
 			}
 			rec, _ := s.kit.Store.Create(o.name, fields[i])

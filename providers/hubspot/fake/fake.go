@@ -96,6 +96,14 @@ func New(opts Options) *Server {
 			Index:  seedIndex,
 			NewID:  func(seq int) string { return strconv.Itoa(createdBase + seq) },
 			Fields: o.seed,
+			// Seeded emails invert, so uniqueness checks and upserts by
+			// email need no scan of millions of contacts.
+			Lookup: func(field string, v any) (int, bool) {
+				if field != "email" {
+					return 0, false
+				}
+				return fakekit.EmailIndex(v)
+			},
 		})
 	}
 	rl := hubspot.Spec().RateLimit
@@ -136,7 +144,7 @@ func New(opts Options) *Server {
 			if retryAfter > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
 			}
-			s.rateHeaders(w, s.burst.Limit)
+			s.rateHeaders(w, 0) // refused: nothing remains of the window
 			rateLimited(w, "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
 		},
 		ServerError: func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,6 @@
 package fake
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -51,7 +50,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		old := f.Get("refresh_token")
 		access, refresh, _, err = s.kit.Tokens.Refresh(old)
-		if errors.Is(err, fakekit.ErrInvalidGrant) || err != nil {
+		if err != nil {
 			oauthError(w, http.StatusBadRequest, "BAD_REFRESH_TOKEN", "missing or unknown refresh token")
 			return
 		}
