@@ -788,10 +788,9 @@ func TestContractBulk(t *testing.T) {
 	assertShape(t, recording(t, "bulk_read-launch-job-account.json"), got)
 }
 
-// TestContractBulkIngestRecordings parses the Bulk API 2.0 ingest
-// recordings with the job-info decoding and CSV streaming the bulk reader
-// uses. The connector does not run ingest jobs yet, so the fake has no
-// ingest answers to compare.
+// TestContractBulkIngestRecordings decodes every Bulk API 2.0 ingest
+// recording as job info (TestContractBulkIngest replays them through
+// BulkWrite, TestContractBulkIngestFake compares the fake's answers).
 func TestContractBulkIngestRecordings(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -10,7 +10,10 @@
 // since AND SystemModstamp <= until ORDER BY SystemModstamp, Id) paged by
 // nextRecordsUrl, queryAll for deletions; Bulk API 2.0 query jobs streamed
 // as CSV; sObject Collections writes of 200 records (create, update,
-// upsert by external id, delete, allOrNone). Errors are classified once
+// upsert by external id, delete, allOrNone); Bulk API 2.0 ingest jobs for
+// large writes (BulkWrite: one job per call, the CSV streamed up, results
+// mapped back to input positions by content, see bulkwrite.go). Errors are
+// classified once
 // into *providers.Error; Sforce-Limit-Info goes to Config.OnQuota.
 // REQUEST_LIMIT_EXCEEDED carries no Retry-After, so the connector asks for
 // 15 minutes (30 s when the refusal names the concurrent-request cap).
@@ -19,8 +22,9 @@
 // sandbox or a My Domain host); TokenMetadata keeps instance_url, id and
 // issued_at. The fake Salesforce is in the fake subpackage.
 //
-// Not yet done: Bulk API 2.0 ingest (large writes go through Collections),
-// the account-engagement module's connector, getUpdated/getDeleted.
+// Not yet done: the account-engagement module's connector,
+// getUpdated/getDeleted, splitting a BulkWrite over 150 MB of CSV into
+// several jobs (it is refused with KindInvalid).
 //
 // The package must not import manifest or runtime.
 package salesforce

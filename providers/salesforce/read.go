@@ -242,7 +242,11 @@ func (c *Client) BulkRead(ctx context.Context, req providers.ReadRequest) iter.S
 			yield(providers.Record{}, err)
 			return
 		}
-		if err := c.waitJob(ctx, job.ID); err != nil {
+		done, err := c.waitJob(ctx, "query", job.ID)
+		if err == nil {
+			_, err = done.terminal()
+		}
+		if err != nil {
 			yield(providers.Record{}, err)
 			return
 		}
@@ -261,28 +265,35 @@ func (c *Client) BulkRead(ctx context.Context, req providers.ReadRequest) iter.S
 	}
 }
 
-// waitJob polls a query job until it completes.
-func (c *Client) waitJob(ctx context.Context, id string) error {
+// waitJob polls a Bulk API 2.0 job (kind "query" or "ingest") until it
+// reaches a terminal state (JobComplete, Failed or Aborted) and returns
+// that last job info; the caller judges the state. The first poll is
+// immediate, then the delay starts at the Client's poll delay and doubles
+// up to its maximum; with a zero delay (tests against the fake) polls
+// follow each other at once. A done ctx ends the wait with ctx.Err().
+func (c *Client) waitJob(ctx context.Context, kind, id string) (*jobInfo, error) {
 	delay := c.bulkPoll
+	target := c.data + "/jobs/" + kind + "/" + url.PathEscape(id)
 	for {
 		var job jobInfo
-		if err := c.doJSON(ctx, http.MethodGet, c.data+"/jobs/query/"+url.PathEscape(id), nil, &job, "bulk job "+id); err != nil {
-			return err
+		if err := c.doJSON(ctx, http.MethodGet, target, nil, &job, "bulk job "+id); err != nil {
+			return nil, err
 		}
-		if done, err := job.terminal(); done {
-			return err
+		switch job.State {
+		case "JobComplete", "Failed", "Aborted":
+			return &job, nil
 		}
 		if delay > 0 {
 			t := time.NewTimer(delay)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("salesforce: waiting for bulk job %s: %w", id, ctx.Err())
+				return nil, fmt.Errorf("salesforce: waiting for bulk job %s: %w", id, ctx.Err())
 			case <-t.C:
 			}
 			delay = min(delay*2, max(c.bulkPollMax, delay))
 		} else if err := ctx.Err(); err != nil {
-			return fmt.Errorf("salesforce: waiting for bulk job %s: %w", id, err)
+			return nil, fmt.Errorf("salesforce: waiting for bulk job %s: %w", id, err)
 		}
 	}
 }

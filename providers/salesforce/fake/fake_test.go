@@ -257,3 +257,145 @@ func TestBulkJobLifecycle(t *testing.T) {
 }
 
 func strconvItoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestIngestJobLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Options: fakekit.Options{Records: 5}, BulkPolls: 2})
+	const base = "/services/data/v60.0/jobs/ingest"
+	csvType := []string{"Content-Type", "text/csv"}
+	errorCode := func(body []byte) string {
+		var list []struct{ ErrorCode string }
+		_ = json.Unmarshal(body, &list)
+		if len(list) == 0 {
+			return ""
+		}
+		return list[0].ErrorCode
+	}
+
+	// Refused job definitions.
+	for _, tt := range []struct{ body, code string }{
+		{`{"object":"Contact","operation":"merge"}`, "INVALIDJOB"},
+		{`{"object":"Nope__c","operation":"insert"}`, "INVALIDENTITY"},
+		{`{"object":"Invoice__c","operation":"upsert","externalIdFieldName":"Name"}`, "INVALIDJOB"},
+		{`{"object":"Contact","operation":"insert","columnDelimiter":"SPACE"}`, "INVALIDJOB"},
+	} {
+		if resp, body := e.do(t, http.MethodPost, base, tt.body); resp.StatusCode != 400 || errorCode(body) != tt.code {
+			t.Errorf("%s: %d %s, want 400 %s", tt.body, resp.StatusCode, body, tt.code)
+		}
+	}
+
+	resp, body := e.do(t, http.MethodPost, base, `{"object":"Contact","operation":"insert","contentType":"CSV","lineEnding":"LF"}`)
+	var job struct{ ID, State string }
+	_ = json.Unmarshal(body, &job)
+	if resp.StatusCode != 200 || job.State != "Open" {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	path := base + "/" + job.ID
+	data := "LastName,FirstName,Email\nA,a,a@example.com\nB,,\n,NoLast,\nD,d,\nE,e,\nF,f,\n"
+	steps := []struct {
+		name, method, path, body string
+		header                   []string
+		status                   int
+		code                     string
+	}{
+		{"results before the job ends", http.MethodGet, path + "/successfulResults/", "", nil, 412, "JOB_NOT_COMPLETE"},
+		{"upload that is not CSV", http.MethodPut, path + "/batches", data, []string{"Content-Type", "application/json"}, 400, "INVALIDJOB"},
+		{"upload with another API version", http.MethodPut, "/services/data/v59.0/jobs/ingest/" + job.ID + "/batches", data, csvType, 409, "API_VERSION_MISMATCH"},
+		{"upload", http.MethodPut, path + "/batches", data, csvType, 201, ""},
+		{"second upload", http.MethodPut, path + "/batches", data, csvType, 400, "INVALIDJOBSTATE"},
+		{"close with another API version", http.MethodPatch, "/services/data/v59.0/jobs/ingest/" + job.ID, `{"state":"UploadComplete"}`, nil, 409, "API_VERSION_MISMATCH"},
+		{"close", http.MethodPatch, path, `{"state":"UploadComplete"}`, nil, 200, ""},
+		{"close again", http.MethodPatch, path, `{"state":"UploadComplete"}`, nil, 400, "INVALIDJOBSTATE"},
+		{"unknown job", http.MethodGet, base + "/750ak0000000000000", "", nil, 404, "NOT_FOUND"},
+	}
+	for _, s := range steps {
+		resp, body := e.do(t, s.method, s.path, s.body, s.header...)
+		if resp.StatusCode != s.status || errorCode(body) != s.code {
+			t.Errorf("%s: %d %s, want %d %s", s.name, resp.StatusCode, body, s.status, s.code)
+		}
+	}
+
+	// Each poll applies its share of the six rows; the store sees them.
+	live := e.s.Kit().Store.Live("Contact")
+	for i, want := range []struct {
+		state             string
+		processed, failed float64
+	}{{"InProgress", 2, 0}, {"InProgress", 4, 1}, {"JobComplete", 6, 1}, {"JobComplete", 6, 1}} {
+		_, body := e.do(t, http.MethodGet, path, "")
+		var info map[string]any
+		_ = json.Unmarshal(body, &info)
+		if info["state"] != want.state || info["numberRecordsProcessed"] != want.processed || info["numberRecordsFailed"] != want.failed || info["jobType"] != "V2Ingest" {
+			t.Errorf("poll %d: %s", i+1, body)
+		}
+		if got := e.s.Kit().Store.Live("Contact") - live; got != int(want.processed-want.failed) {
+			t.Errorf("poll %d: %d contacts written", i+1, got)
+		}
+	}
+	if resp, body := e.do(t, http.MethodGet, "/services/data/v59.0/jobs/ingest/"+job.ID+"/failedResults/", ""); resp.StatusCode != 409 {
+		t.Errorf("results with another API version: %d %s", resp.StatusCode, body)
+	}
+	resp, body = e.do(t, http.MethodGet, path+"/failedResults/", "")
+	if want := "\"sf__Id\",\"sf__Error\",LastName,FirstName,Email\n\"\",\"REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --\",\"\",\"NoLast\",\"\""; string(body) != want ||
+		resp.Header.Get("Content-Type") != "text/csv" || resp.Header.Get("Sforce-NumberOfRecords") != "1" {
+		t.Errorf("failedResults: %q", body)
+	}
+	_, body = e.do(t, http.MethodGet, path+"/successfulResults", "")
+	if lines := strings.Split(string(body), "\n"); len(lines) != 6 || !strings.HasSuffix(lines[2], `","true","B","",""`) {
+		t.Errorf("successfulResults: %q", body)
+	}
+	if resp, body := e.do(t, http.MethodPatch, path, `{"state":"Aborted"}`); resp.StatusCode != 400 || errorCode(body) != "INVALIDJOBSTATE" {
+		t.Errorf("abort a complete job: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(t, http.MethodDelete, path, ""); resp.StatusCode != 204 {
+		t.Errorf("delete job: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, http.MethodGet, path, ""); resp.StatusCode != 404 {
+		t.Errorf("deleted job: %d", resp.StatusCode)
+	}
+}
+
+func TestIngestJobAbortAndDelimiters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Options: fakekit.Options{Records: 5}, BulkPolls: -1})
+	const base = "/services/data/v60.0/jobs/ingest"
+	create := func(body string) string {
+		_, b := e.do(t, http.MethodPost, base, body)
+		var job struct{ ID string }
+		_ = json.Unmarshal(b, &job)
+		return base + "/" + job.ID
+	}
+
+	// An aborted job writes nothing and reports its rows as unprocessed.
+	path := create(`{"object":"Account","operation":"insert"}`)
+	e.do(t, http.MethodPut, path+"/batches", "Name\nOne\nTwo\n", "Content-Type", "text/csv")
+	before := e.s.Kit().Store.Live("Account")
+	resp, body := e.do(t, http.MethodPatch, path, `{"state":"UploadComplete"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("close: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do(t, http.MethodPatch, path, `{"state":"Aborted"}`); resp.StatusCode != 200 || !strings.Contains(string(body), `"state":"Aborted"`) {
+		t.Errorf("abort: %d %s", resp.StatusCode, body)
+	}
+	if _, body := e.do(t, http.MethodGet, path+"/unprocessedrecords/", ""); string(body) != "Name\n\"One\"\n\"Two\"" {
+		t.Errorf("unprocessed: %q", body)
+	}
+	if e.s.Kit().Store.Live("Account") != before {
+		t.Error("an aborted job wrote records")
+	}
+
+	// A tab-delimited CRLF upsert: a seeded key updates, a new one inserts.
+	path = create(`{"object":"Invoice__c","operation":"upsert","externalIdFieldName":"External_Id__c","columnDelimiter":"TAB","lineEnding":"CRLF"}`)
+	e.do(t, http.MethodPut, path+"/batches", "External_Id__c\tAmount__c\tName\r\ninv-2\t12.5\t\r\nnew-1\t#N/A\tNew\r\n", "Content-Type", "text/csv; charset=UTF-8")
+	e.do(t, http.MethodPatch, path, `{"state":"UploadComplete"}`)
+	if _, body := e.do(t, http.MethodGet, path, ""); !strings.Contains(string(body), `"state":"JobComplete"`) || !strings.Contains(string(body), `"numberRecordsFailed":0`) {
+		t.Errorf("upsert job: %s", body)
+	}
+	_, body = e.do(t, http.MethodGet, path+"/successfulResults/", "")
+	lines := strings.Split(string(body), "\n")
+	if len(lines) != 3 || lines[1] != `"a0A000000000002AAA","false","inv-2","12.5",""` || !strings.HasSuffix(lines[2], `","true","new-1","#N/A","New"`) {
+		t.Errorf("upsert results: %q", body)
+	}
+	if rec, _ := e.s.Get("Invoice__c", "a0A000000000002AAA"); rec["Amount__c"] != 12.5 || rec["Name"] != "INV-000002" {
+		t.Errorf("upserted record: %v", rec)
+	}
+}

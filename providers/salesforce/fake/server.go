@@ -2,9 +2,10 @@
 // page, token with PKCE, refresh with or without rotation, revoke) and the
 // REST API v60.0 subset amp uses (describeGlobal, describe, SOQL query and
 // queryAll with query locators, sObject and sObject Collections writes,
-// limits, Bulk API 2.0 query jobs with CSV results), with Salesforce's
-// paths, bodies, status codes, error arrays, Sforce-Limit-Info headers and
-// +0000 datetimes.
+// limits, Bulk API 2.0 query jobs with CSV results, Bulk API 2.0 ingest
+// jobs with a CSV upload and CSV results), with Salesforce's paths, bodies,
+// status codes, error arrays, Sforce-Limit-Info headers and +0000
+// datetimes.
 //
 // The org has Account (with the custom field Tier__c), Contact, Lead,
 // Opportunity and the custom object Invoice__c, each seeded with
@@ -16,7 +17,13 @@
 // field compared with a quoted string; ORDER BY is accepted but results
 // always come in SystemModstamp order; LIMIT). A query locator and a bulk
 // job read the live store rather than a snapshot, so a record written
-// while a read is under way can be returned twice (never lost).
+// while a read is under way can be returned twice (never lost). Ingest
+// jobs (ingest.go) keep the upload order in their results files, which
+// Salesforce does not promise; their CSV columns must be fields of the
+// object (no relationship columns such as Account.External_Id__c);
+// hardDelete deletes like delete (to the recycle bin); and the wording of
+// job-level errors other than the recorded "InvalidBatch : Field name not
+// found : X" is the fake's own.
 package fake
 
 import (
@@ -62,9 +69,10 @@ type Options struct {
 	// PageCap, when positive, caps every query page below the batch size,
 	// as Salesforce does for wide rows.
 	PageCap int
-	// BulkPolls is how many status polls a Bulk query job answers
-	// InProgress before JobComplete; zero means 1, negative completes at
-	// the first poll. Counted polls, not time, so tests need no sleeps.
+	// BulkPolls is how many status polls a Bulk query or ingest job
+	// answers InProgress before JobComplete (an ingest job applies its
+	// share of the rows at each); zero means 1, negative completes at the
+	// first poll. Counted polls, not time, so tests need no sleeps.
 	BulkPolls int
 	// BulkChunk is the most rows in one Bulk results chunk when the
 	// request's maxRecords is larger or absent; zero means 10,000.
@@ -89,6 +97,7 @@ type Server struct {
 	mu      sync.Mutex
 	queries map[string]*queryState
 	jobs    map[string]*bulkJob
+	ingest  map[string]*ingestJob
 	seq     int
 }
 
@@ -108,7 +117,7 @@ func New(opts Options) *Server {
 	}
 	kit := fakekit.NewKit(opts.Options, SessionTTL)
 	s := &Server{opts: opts, kit: kit, objects: map[string]*objectDef{}, prefix: map[string]*objectDef{},
-		queries: map[string]*queryState{}, jobs: map[string]*bulkJob{}}
+		queries: map[string]*queryState{}, jobs: map[string]*bulkJob{}, ingest: map[string]*ingestJob{}}
 	s.limit = fakekit.Or(opts.Limits.Daily, DefaultDaily)
 	s.daily = &fakekit.Window{Limit: s.limit, Period: 24 * time.Hour, Now: kit.Clock.Now}
 	for _, o := range objects(opts.Records, kit.Clock.Now()) {
@@ -165,6 +174,19 @@ func (s *Server) routes() {
 	d.HandleFunc("GET "+v+"/jobs/query/{id}", s.bulkInfo)
 	d.HandleFunc("DELETE "+v+"/jobs/query/{id}", s.bulkDelete)
 	d.HandleFunc("GET "+v+"/jobs/query/{id}/results", s.bulkResults)
+	d.HandleFunc("POST "+v+"/jobs/ingest", s.ingestCreate)
+	d.HandleFunc("POST "+v+"/jobs/ingest/{$}", s.ingestCreate)
+	d.HandleFunc("GET "+v+"/jobs/ingest/{id}", s.ingestInfo)
+	d.HandleFunc("PATCH "+v+"/jobs/ingest/{id}", s.ingestState)
+	d.HandleFunc("DELETE "+v+"/jobs/ingest/{id}", s.ingestDelete)
+	d.HandleFunc("PUT "+v+"/jobs/ingest/{id}/batches", s.ingestUpload)
+	d.HandleFunc("PUT "+v+"/jobs/ingest/{id}/batches/{$}", s.ingestUpload)
+	for _, kind := range []struct{ path, name string }{
+		{"successfulResults", "successful"}, {"failedResults", "failed"}, {"unprocessedrecords", "unprocessed"},
+	} {
+		d.HandleFunc("GET "+v+"/jobs/ingest/{id}/"+kind.path, s.ingestResults(kind.name))
+		d.HandleFunc("GET "+v+"/jobs/ingest/{id}/"+kind.path+"/{$}", s.ingestResults(kind.name))
+	}
 	d.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	})
