@@ -1,6 +1,3 @@
-// Package schemas embeds amp's published JSON Schema and OpenAPI documents so
-// the binary validates against exactly the files editors and clients use.
-// It must not import anything but the standard library.
 package schemas
 
 import _ "embed"

@@ -49,7 +49,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch f.Get("grant_type") {
 	case "authorization_code":
-		access, refresh, grant, err = s.kit.Tokens.Exchange(f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
+		access, refresh, grant, err = s.kit.Tokens.ExchangeFor(clientID, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
 		if err != nil {
 			if f.Get("code_verifier") != "" {
 				s.tokenError(w, http.StatusBadRequest, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")

@@ -42,7 +42,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusBadRequest, "BAD_REDIRECT_URI", "missing redirect_uri")
 			return
 		}
-		access, refresh, _, err = s.kit.Tokens.Exchange(f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
+		access, refresh, _, err = s.kit.Tokens.ExchangeFor(id, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
 		if err != nil {
 			oauthError(w, http.StatusBadRequest, "BAD_AUTH_CODE", "missing or unknown auth code")
 			return

@@ -1,0 +1,27 @@
+// Package fake is a fake Salesforce: the OAuth web-server flow (authorize
+// page, token with PKCE, refresh with or without rotation, revoke) and the
+// REST API v60.0 subset amp uses (describeGlobal, describe, SOQL query and
+// queryAll with query locators, sObject and sObject Collections writes,
+// limits, Bulk API 2.0 query jobs with CSV results, Bulk API 2.0 ingest
+// jobs with a CSV upload and CSV results), with Salesforce's paths, bodies,
+// status codes, error arrays, Sforce-Limit-Info headers and +0000
+// datetimes.
+//
+// The org has Account (with the custom field Tier__c), Contact, Lead,
+// Opportunity and the custom object Invoice__c, each seeded with
+// Options.Records deterministic records computed on demand.
+//
+// Differences from Salesforce worth knowing: SOQL is a subset (a field
+// list without relationships or subqueries; WHERE conditions joined by AND
+// on SystemModstamp, LastModifiedDate, CreatedDate, IsDeleted, Id or a
+// field compared with a quoted string; ORDER BY is accepted but results
+// always come in SystemModstamp order; LIMIT). A query locator and a bulk
+// job read the live store rather than a snapshot, so a record written
+// while a read is under way can be returned twice (never lost). Ingest
+// jobs (ingest.go) keep the upload order in their results files, which
+// Salesforce does not promise; their CSV columns must be fields of the
+// object (no relationship columns such as Account.External_Id__c);
+// hardDelete deletes like delete (to the recycle bin); and the wording of
+// job-level errors other than the recorded "InvalidBatch : Field name not
+// found : X" is the fake's own.
+package fake
