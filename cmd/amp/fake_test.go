@@ -18,23 +18,23 @@ func TestFakeStandalone(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		provider, path string
-		check          func(t *testing.T, status int, body []byte)
+		check          func(t *testing.T, status int, h http.Header, body []byte)
 	}{
-		{"salesforce", "/services/data/v60.0/query?q=SELECT+Id+FROM+Account", func(t *testing.T, status int, body []byte) {
+		{"salesforce", "/services/data/v60.0/query?q=SELECT+Id+FROM+Account", func(t *testing.T, status int, _ http.Header, body []byte) {
 			var errs []struct{ ErrorCode string }
 			if status != 401 || json.Unmarshal(body, &errs) != nil || len(errs) != 1 || errs[0].ErrorCode != "INVALID_SESSION_ID" {
 				t.Errorf("bad token: %d %s, want 401 [{errorCode: INVALID_SESSION_ID}]", status, body)
 			}
 		}},
-		{"hubspot", "/crm/v3/objects/contacts?limit=5", func(t *testing.T, status int, body []byte) {
+		{"hubspot", "/crm/v3/objects/contacts?limit=5", func(t *testing.T, status int, _ http.Header, body []byte) {
 			var e struct{ Status, Message, Category string }
-			if status != 401 || json.Unmarshal(body, &e) != nil || e.Status != "error" || e.Message == "" {
+			if status != 401 || json.Unmarshal(body, &e) != nil || e.Status != "error" || e.Message == "" || e.Category != "INVALID_AUTHENTICATION" {
 				t.Errorf("bad token: %d %s, want HubSpot's 401 body", status, body)
 			}
 		}},
-		{"dynamics", "/api/data/v9.2/accounts?$top=5", func(t *testing.T, status int, body []byte) {
-			if status != 401 {
-				t.Errorf("bad token: %d %s, want 401", status, body)
+		{"dynamics", "/api/data/v9.2/accounts?$top=5", func(t *testing.T, status int, h http.Header, body []byte) {
+			if status != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer authorization_uri=") {
+				t.Errorf("bad token: %d %q %s, want 401 with a Bearer authorization_uri challenge", status, h.Get("WWW-Authenticate"), body)
 			}
 		}},
 	} {
@@ -63,7 +63,7 @@ func TestFakeStandalone(t *testing.T) {
 			if base == "" || token == "" {
 				t.Fatalf("no URL or token printed")
 			}
-			get := func(tok string) (int, []byte) {
+			get := func(tok string) (int, http.Header, []byte) {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+c.path, nil)
 				req.Header.Set("Authorization", "Bearer "+tok)
 				resp, err := http.DefaultClient.Do(req)
@@ -72,11 +72,11 @@ func TestFakeStandalone(t *testing.T) {
 				}
 				defer resp.Body.Close()
 				body, _ := io.ReadAll(resp.Body)
-				return resp.StatusCode, body
+				return resp.StatusCode, resp.Header, body
 			}
-			status, body := get("not-a-token")
-			c.check(t, status, body)
-			if status, body := get(token); status != 200 {
+			status, header, body := get("not-a-token")
+			c.check(t, status, header, body)
+			if status, _, body := get(token); status != 200 {
 				t.Errorf("printed token refused: %d %s", status, body)
 			}
 			cancel()

@@ -43,14 +43,22 @@ func newInitCmd() *cobra.Command {
 				return err
 			}
 			path := filepath.Join(dir, "amp.yaml")
+			flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 			if !force {
-				if _, err := os.Stat(path); err == nil {
-					return usageErrorf("%s already exists; pass --force to overwrite it", path)
-				} else if !errors.Is(err, fs.ErrNotExist) {
-					return usageErrorf("%v", err)
-				}
+				flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL // never overwrite by accident, even in a race
 			}
-			if err := os.WriteFile(path, src, 0o644); err != nil {
+			file, err := os.OpenFile(path, flags, 0o644)
+			if errors.Is(err, fs.ErrExist) {
+				return usageErrorf("%s already exists; pass --force to overwrite it", path)
+			}
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			if _, err := file.Write(src); err != nil {
+				file.Close()
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			if err := file.Close(); err != nil {
 				return fmt.Errorf("write %s: %w", path, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s; next: amp validate %s && amp scopes %s\n", path, dir, dir)

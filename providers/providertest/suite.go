@@ -156,9 +156,10 @@ func checkIncremental(ctx context.Context, h *Harness, logf Logf) error {
 	touched := spread(ids, 5)
 	first, second := touched[:3], touched[3:]
 
-	// Touch stamps the fake's current time and then advances the clock by a
-	// second. Advancing once after t0 keeps every touch strictly after t0
-	// (Since is exclusive) even for providers with one-second precision.
+	// Each Touch stamps a time after every earlier Now() and leaves Now() at
+	// that time (Fake.Touch). Advancing a second after t0 keeps every touch
+	// strictly after t0 (Since is exclusive) even for providers with
+	// one-second precision.
 	t0 := h.Fake.Now()
 	h.Fake.Advance(time.Second)
 	for _, id := range first {
@@ -189,12 +190,11 @@ func checkIncremental(ctx context.Context, h *Harness, logf Logf) error {
 		}
 	}
 
-	// The bound for "the first three": Touch wrote the third at t1-1s and
-	// the fourth at t1, so Until=t1 (inclusive) would take the fourth too.
-	// Use the third's modified time as the connector reports it (t1-1s at
-	// the provider's precision): that includes it only if Until really is
-	// inclusive, and it must be before the fourth's or the provider cannot
-	// tell the groups apart.
+	// The bound for "the first three": the third touch left Now() at its
+	// own time, t1, and the fourth is later. Use the third's modified time
+	// as the connector reports it (t1 at the provider's precision): that
+	// includes it only if Until really is inclusive, and it must be before
+	// the fourth's or the provider cannot tell the groups apart.
 	var until time.Time
 	for _, id := range first {
 		if mod[id].After(until) {
@@ -559,8 +559,20 @@ func checkPartialFailure(ctx context.Context, h *Harness, logf Logf) error {
 	for _, i := range []int{0, 2} {
 		if !res[i].Success || res[i].ID == "" {
 			errs = append(errs, fmt.Errorf("result %d (valid record) = %s, want success with an ID", i, resultString(res[i])))
-		} else if _, ok := h.Fake.Get(h.Object, res[i].ID); !ok {
+			continue
+		}
+		stored, ok := h.Fake.Get(h.Object, res[i].ID)
+		if !ok {
 			errs = append(errs, fmt.Errorf("result %d: created %s, but the fake does not have it", i, res[i].ID))
+			continue
+		}
+		// The id must be the one created from this input, not a neighbour's:
+		// results matched to the wrong inputs would pass a count check.
+		for name, want := range req.Records[i].Fields {
+			if got, ok := lookupFold(stored, name); !ok || !sameValue(got, want) {
+				errs = append(errs, fmt.Errorf("result %d names %s, whose %s is %s, but input %d wrote %v: results are matched to the wrong inputs", i, res[i].ID, name, show(got, ok), i, want))
+				break
+			}
 		}
 	}
 	if res[1].Success {

@@ -135,6 +135,7 @@ func (f *memFake) Throttle(n int, retryAfter time.Duration) {
 //	wrongKind        throttling surfaces as KindRetryable
 //	noRetryAfter     throttling carries no RetryAfter
 //	noReason         failed writes carry no RecordError
+//	swapResults      successful create results swapped between inputs
 //	allOrNoneIgnored AllOrNone=true still writes the valid records
 //	updateNoop       updates report success but change nothing
 //	badType          a field's ValueType is not normalised
@@ -303,6 +304,18 @@ func (c *memConn) Write(ctx context.Context, req providers.WriteRequest) ([]prov
 			c.f.recs = append(c.f.recs, r)
 			res[i] = providers.WriteResult{Success: true, ID: r.id, Created: true}
 		}
+		if c.bug == "swapResults" {
+			// Successful results handed to the wrong inputs.
+			var ok []int
+			for i := range res {
+				if res[i].Success {
+					ok = append(ok, i)
+				}
+			}
+			if len(ok) >= 2 {
+				res[ok[0]], res[ok[len(ok)-1]] = res[ok[len(ok)-1]], res[ok[0]]
+			}
+		}
 	case providers.WriteUpdate, providers.WriteDelete:
 		for i, w := range req.Records {
 			r := c.f.find(w.ID)
@@ -424,6 +437,7 @@ func TestChecksCatchBugs(t *testing.T) {
 		{"wrongKind", "RateLimited", "want rate-limited"},
 		{"noRetryAfter", "RateLimited", "want > 0"},
 		{"noReason", "PartialFailure", "no RecordError"},
+		{"swapResults", "PartialFailure", "matched to the wrong inputs"},
 		{"allOrNoneIgnored", "AllOrNone", "allOrNone not honoured"},
 		{"updateNoop", "WriteRoundTrip", "Amount"},
 		{"badType", "Metadata", `"double"`},
