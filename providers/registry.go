@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -30,6 +31,9 @@ func (r *Registry) Register(p Provider) {
 	s := p.Spec()
 	if s == nil || s.Name == "" {
 		panic("providers: Register with an empty provider name")
+	}
+	if errs := CheckSpec(s); len(errs) > 0 {
+		panic(fmt.Sprintf("providers: Register %q: %v", s.Name, errors.Join(errs...)))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -2,6 +2,7 @@ package providers_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ampforge/amp/providers"
@@ -37,12 +38,29 @@ func TestRegisterPanicsOnEmptyName(t *testing.T) {
 	}
 }
 
+// minimal returns the smallest catalog entry Register accepts.
+func minimal(name string) *providers.Spec {
+	return &providers.Spec{Name: name, Modules: []providers.Module{{ID: "crm", DisplayName: "CRM"}}, DefaultModule: "crm"}
+}
+
+func TestRegisterPanicsOnBadSpec(t *testing.T) {
+	t.Parallel()
+	s := minimal("acme")
+	s.Objects = []providers.Object{{Name: "thing", DisplayName: "Thing", Fields: []providers.Field{{Name: "size", DisplayName: "Size", Type: "bigint"}}}}
+	if !panics(func() { (&providers.Registry{}).Register(providers.StaticProvider{S: s}) }) {
+		t.Fatal("Register of an entry with an unknown field type did not panic")
+	}
+	if errs := providers.CheckSpec(s); len(errs) != 1 || !strings.Contains(errs[0].Error(), `"bigint"`) {
+		t.Errorf("CheckSpec = %v, want one error naming the type", errs)
+	}
+}
+
 func TestRegisterPanicsOnDuplicateName(t *testing.T) {
 	t.Parallel()
 	r := &providers.Registry{}
-	first := providers.StaticProvider{S: &providers.Spec{Name: "acme"}}
+	first := providers.StaticProvider{S: minimal("acme")}
 	r.Register(first)
-	if !panics(func() { r.Register(providers.StaticProvider{S: &providers.Spec{Name: "acme"}}) }) {
+	if !panics(func() { r.Register(providers.StaticProvider{S: minimal("acme")}) }) {
 		t.Fatal("Register of a duplicate name did not panic")
 	}
 	got, ok := r.Lookup("acme")
@@ -50,7 +68,7 @@ func TestRegisterPanicsOnDuplicateName(t *testing.T) {
 		t.Error("the first registration was replaced")
 	}
 	// Names are case-sensitive: "Acme" is a different provider.
-	r.Register(providers.StaticProvider{S: &providers.Spec{Name: "Acme"}})
+	r.Register(providers.StaticProvider{S: minimal("Acme")})
 	if names := r.Names(); len(names) != 2 {
 		t.Errorf("Names() = %v, want Acme and acme", names)
 	}

@@ -1,9 +1,81 @@
 package providers
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
+
+// The normalised field value types (Field.Type, FieldMetadata.ValueType),
+// as in Ampersand's allFieldsMetadata.
+const (
+	TypeString       = "string"
+	TypeBoolean      = "boolean"
+	TypeSingleSelect = "singleSelect"
+	TypeMultiSelect  = "multiSelect"
+	TypeDate         = "date"
+	TypeDateTime     = "datetime"
+	TypeInt          = "int"
+	TypeFloat        = "float"
+	TypeReference    = "reference"
+	TypeOther        = "other"
+)
+
+// ValueTypes lists every normalised value type.
+var ValueTypes = []string{TypeString, TypeBoolean, TypeSingleSelect, TypeMultiSelect, TypeDate, TypeDateTime, TypeInt, TypeFloat, TypeReference, TypeOther}
+
+// CheckSpec returns what is wrong with a catalog entry: modules declared
+// once with the default among them, objects unique per module and in a
+// declared module, fields unique per object with a normalised type, and
+// names and display names present. Register refuses an entry it faults.
+func CheckSpec(s *Spec) []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{s.Name}, args...)...))
+	}
+	modules := map[string]bool{}
+	for _, m := range s.Modules {
+		if m.ID == "" || m.DisplayName == "" {
+			bad("module %+v has an empty id or display name", m)
+		}
+		if modules[m.ID] {
+			bad("module %q declared twice", m.ID)
+		}
+		modules[m.ID] = true
+	}
+	if !modules[s.DefaultModule] {
+		bad("default module %q is not declared", s.DefaultModule)
+	}
+	objects := map[string]string{}
+	for _, o := range s.Objects {
+		if o.Name == "" || o.DisplayName == "" {
+			bad("object %q has an empty name or display name", o.Name)
+		}
+		if o.Module != "" && !modules[o.Module] {
+			bad("object %q is in undeclared module %q", o.Name, o.Module)
+		}
+		key := s.ResolveModule(o.Module) + "/" + strings.ToLower(o.Name)
+		if prev, dup := objects[key]; dup {
+			bad("object %q duplicates %q in module %q", o.Name, prev, s.ResolveModule(o.Module))
+		}
+		objects[key] = o.Name
+		fields := map[string]bool{}
+		for _, f := range o.Fields {
+			lower := strings.ToLower(f.Name)
+			if f.Name == "" || f.DisplayName == "" {
+				bad("%s: field %q has an empty name or display name", o.Name, f.Name)
+			}
+			if fields[lower] {
+				bad("%s: field %q listed twice", o.Name, f.Name)
+			}
+			fields[lower] = true
+			if !slices.Contains(ValueTypes, f.Type) {
+				bad("%s.%s: type %q is not a normalised type", o.Name, f.Name, f.Type)
+			}
+		}
+	}
+	return errs
+}
 
 // Action is one kind of work an integration asks of a provider.
 type Action string

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/providers/dynamics/fake"
 	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/providertest"
 )
 
 // Contract tests: every file in testdata/recordings is (1) served to the
@@ -280,58 +280,8 @@ func sameShape(t *testing.T, name string, want, got []byte) {
 	}
 }
 
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 func shapeDiff(path string, want, got any) []string {
-	if want == nil {
-		return nil
-	}
-	if jsonType(want) != jsonType(got) {
-		return []string{fmt.Sprintf("%s: recording has %s, fake has %s", path, jsonType(want), jsonType(got))}
-	}
-	var out []string
-	switch w := want.(type) {
-	case map[string]any:
-		g := got.(map[string]any)
-		keys := make([]string, 0, len(w))
-		for k := range w {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			gv, ok := g[k]
-			if !ok {
-				out = append(out, fmt.Sprintf("%s.%s: missing in the fake's answer", path, k))
-				continue
-			}
-			out = append(out, shapeDiff(path+"."+k, w[k], gv)...)
-		}
-	case []any:
-		g := got.([]any)
-		if len(w) > 0 {
-			if len(g) == 0 {
-				return []string{fmt.Sprintf("%s: recording has elements, fake's array is empty", path)}
-			}
-			out = append(out, shapeDiff(path+"[0]", w[0], g[0])...)
-		}
-	}
-	return out
+	return providertest.ShapeDiff(path, want, got, providertest.ShapeOptions{})
 }
 
 func TestShapeDiff(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/ampforge/amp/providers/fakekit"
 	"github.com/ampforge/amp/providers/hubspot"
 	"github.com/ampforge/amp/providers/hubspot/fake"
+	"github.com/ampforge/amp/providers/providertest"
 )
 
 // Contract tests: every recording in testdata/recordings is fed to the
@@ -87,56 +88,8 @@ func replayClient(t *testing.T, responses ...canned) (*hubspot.Client, *replay) 
 	return c, rp
 }
 
-// shapeDiff compares JSON shapes: every key of want exists in got with the
-// same JSON type; arrays compare their first elements; a null in want
-// matches anything. Objects at a path ending in one of dynamic (HubSpot's
-// "properties", whose keys depend on the portal and the request) need only
-// share their common keys' types, and their values must be strings or null.
 func shapeDiff(path string, want, got any, dynamic []string) []string {
-	if want == nil {
-		return nil
-	}
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: want an object, got %T", path, got)}
-		}
-		isDynamic := slices.ContainsFunc(dynamic, func(d string) bool { return strings.HasSuffix(path, d) })
-		var diffs []string
-		for k, wv := range w {
-			gv, ok := g[k]
-			if !ok {
-				if !isDynamic {
-					diffs = append(diffs, fmt.Sprintf("%s.%s: missing", path, k))
-				}
-				continue
-			}
-			diffs = append(diffs, shapeDiff(path+"."+k, wv, gv, dynamic)...)
-		}
-		if isDynamic {
-			for k, gv := range g {
-				if _, ok := gv.(string); gv != nil && !ok {
-					diffs = append(diffs, fmt.Sprintf("%s.%s: property value %T, HubSpot sends strings", path, k, gv))
-				}
-			}
-		}
-		return diffs
-	case []any:
-		g, ok := got.([]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: want an array, got %T", path, got)}
-		}
-		if len(w) > 0 && len(g) > 0 {
-			return shapeDiff(path+"[0]", w[0], g[0], dynamic)
-		}
-		return nil
-	default:
-		if fmt.Sprintf("%T", want) != fmt.Sprintf("%T", got) {
-			return []string{fmt.Sprintf("%s: want %T, got %T (%v)", path, want, got, got)}
-		}
-		return nil
-	}
+	return providertest.ShapeDiff(path, want, got, providertest.ShapeOptions{Dynamic: dynamic, AllowEmptyArrays: true})
 }
 
 func decode(t *testing.T, b []byte) any {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/providers/providertest"
 )
 
 // Contract tests: every recording in testdata/recordings is parsed by the
@@ -42,65 +43,8 @@ func decodeJSON(t *testing.T, b []byte) any {
 	return v
 }
 
-// sameShape reports how got's JSON shape differs from want's: every key of
-// a want object must be in got with the same JSON type, recursively;
-// arrays compare their first elements. A null in want carries no type and
-// matches anything. ignore names object keys (at any depth) to skip.
 func sameShape(want, got any, path string, ignore ...string) []string {
-	var diffs []string
-	switch w := want.(type) {
-	case nil:
-		return nil
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: want object, got %s", path, jsonType(got))}
-		}
-		for k, wv := range w {
-			if slices.Contains(ignore, k) {
-				continue
-			}
-			gv, ok := g[k]
-			if !ok {
-				diffs = append(diffs, fmt.Sprintf("%s.%s: missing", path, k))
-				continue
-			}
-			diffs = append(diffs, sameShape(wv, gv, path+"."+k, ignore...)...)
-		}
-	case []any:
-		g, ok := got.([]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: want array, got %s", path, jsonType(got))}
-		}
-		if len(w) > 0 && len(g) > 0 {
-			diffs = append(diffs, sameShape(w[0], g[0], path+"[0]", ignore...)...)
-		} else if len(w) > 0 {
-			diffs = append(diffs, fmt.Sprintf("%s: want a non-empty array, got []", path))
-		}
-	default:
-		if jsonType(want) != jsonType(got) {
-			diffs = append(diffs, fmt.Sprintf("%s: want %s, got %s (%v)", path, jsonType(want), jsonType(got), got))
-		}
-	}
-	return diffs
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	}
-	return fmt.Sprintf("%T", v)
+	return providertest.ShapeDiff(path, want, got, providertest.ShapeOptions{Ignore: ignore})
 }
 
 func assertShape(t *testing.T, want []byte, got any, ignore ...string) {
