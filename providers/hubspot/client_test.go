@@ -88,7 +88,7 @@ func TestQuotaAndRateLimits(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var quotas []providers.Quota
-	opts := fake.Options{Options: fakekit.Options{Limits: fakekit.Limits{Window: 2, Daily: 100}}}
+	opts := fake.Options{Options: fakekit.Options{Limits: fakekit.Limits{Window: 2, Daily: 100}}, WindowsOnFakeClock: true}
 	s := newSetup(t, opts, func(q providers.Quota) { mu.Lock(); quotas = append(quotas, q); mu.Unlock() })
 	req := providers.ReadRequest{Object: "contacts"}
 	if _, err := s.conn.Read(t.Context(), req); err != nil {

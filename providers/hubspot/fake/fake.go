@@ -34,6 +34,11 @@ type Options struct {
 	// record of an object the same modified time (ties, for testing
 	// search re-anchoring).
 	SeedStep time.Duration
+	// WindowsOnFakeClock times the burst and search windows with the
+	// fake's clock instead of the wall clock, so tests of the limits do not
+	// depend on how fast the machine runs them. Benchmarks leave it off:
+	// they measure real rates.
+	WindowsOnFakeClock bool
 }
 
 // Server is the fake HubSpot.
@@ -97,9 +102,13 @@ func New(opts Options) *Server {
 	if period == 0 {
 		period = time.Duration(rl.WindowSeconds) * time.Second
 	}
-	s.burst = &fakekit.Window{Limit: fakekit.Or(lim.Window, rl.Requests), Period: period}
+	var windowClock func() time.Time
+	if opts.WindowsOnFakeClock {
+		windowClock = kit.Clock.Now
+	}
+	s.burst = &fakekit.Window{Limit: fakekit.Or(lim.Window, rl.Requests), Period: period, Now: windowClock}
 	s.daily = &fakekit.Window{Limit: fakekit.Or(lim.Daily, rl.DailyRequests), Period: 24 * time.Hour, Now: kit.Clock.Now}
-	s.search = &fakekit.Window{Limit: fakekit.Or(lim.SearchPerSecond, defaultSearchPerSecond), Period: time.Second}
+	s.search = &fakekit.Window{Limit: fakekit.Or(lim.SearchPerSecond, defaultSearchPerSecond), Period: time.Second, Now: windowClock}
 
 	s.mux = http.NewServeMux()
 	consent := &fakekit.Consent{Tokens: kit.Tokens, Provider: "HubSpot", Subject: fmt.Sprintf("portal %d", PortalID)}

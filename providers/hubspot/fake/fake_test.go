@@ -84,7 +84,7 @@ func TestRateLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := start(t, fake.Options{Options: fakekit.Options{Limits: tt.limits}})
+			c := start(t, fake.Options{Options: fakekit.Options{Limits: tt.limits}, WindowsOnFakeClock: true})
 			access, _ := c.f.Issue()
 			method := "GET"
 			if strings.HasSuffix(tt.path, "search") {
