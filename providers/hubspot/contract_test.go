@@ -34,8 +34,13 @@ func recording(t *testing.T, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	readBy.Store(t.Name()+"|"+name, true)
 	return b
 }
+
+// readBy records which test read which recording, so a contract case that
+// lists a file it never opens fails (see TestContract).
+var readBy sync.Map
 
 type canned struct {
 	method, path string // what the client must ask for
@@ -714,6 +719,13 @@ func TestContract(t *testing.T) {
 		t.Run(name+"/Client", func(t *testing.T) {
 			t.Parallel()
 			tc.client(t, t.Context())
+			// Every recording the case claims must really be parsed by the
+			// client here; the list alone proves nothing.
+			for _, f := range tc.files {
+				if _, ok := readBy.Load(t.Name() + "|" + f); !ok {
+					t.Errorf("the case lists %s but its client test never reads it", f)
+				}
+			}
 		})
 		t.Run(name+"/Fake", func(t *testing.T) {
 			t.Parallel()

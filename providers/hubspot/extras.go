@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ampforge/amp/providers"
@@ -130,8 +131,10 @@ func parseAssociations(body []byte, ids []string) (map[string]AssociationResult,
 		if len(keys) == 0 {
 			// An error naming no id ("cannot be associated to itself"):
 			// attach it to the ids in its message.
+			// Match whole numbers only: id 1 must not match inside 12.
+			words := strings.FieldsFunc(e.Message, func(r rune) bool { return r < '0' || r > '9' })
 			for _, id := range ids {
-				if strings.Contains(e.Message, id) {
+				if slices.Contains(words, id) {
 					keys = append(keys, id)
 				}
 			}
