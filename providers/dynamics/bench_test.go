@@ -15,7 +15,7 @@ import (
 // the same process).
 func BenchmarkFullRead(b *testing.B) {
 	const n = 50000
-	f := newFixture(b, fake.Options{Options: fakekit.Options{Records: n, Limits: fakekit.Limits{Window: -1, Concurrency: -1}}})
+	f := newFixture(b, fake.Options{Options: fakekit.Options{Records: n, Limits: fakekit.Limits{Window: -1, Concurrency: -1}}, ExecTime: -1})
 	fields := []string{"name", "accountnumber", "emailaddress1", "telephone1", "address1_city", "industrycode", "revenue", "new_tier"}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -2,12 +2,15 @@ package dynamics
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +35,7 @@ type Client struct {
 	http    *http.Client
 	api     string // organisation URL + APIPath
 	onQuota func(providers.Quota)
+	limits  serverLimits
 
 	mu       sync.Mutex
 	entities map[string]entityInfo // by entity set name
@@ -106,11 +110,14 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 	if err != nil {
 		return nil, transportError(ctx, r.method, err)
 	}
-	c.quota(resp.Header)
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
-		return nil, classify(resp)
+		err := classify(resp)
+		c.limits.learn(err)
+		c.quota(resp.Header)
+		return nil, err
 	}
+	c.quota(resp.Header)
 	return resp, nil
 }
 
@@ -137,25 +144,142 @@ func done(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// quota reports the service-protection reading Dataverse sends.
+// Service-protection readings.
+//
+// Dataverse sends two debug headers on its answers: the requests left in
+// the sliding window (x-ms-ratelimit-burst-remaining-xrm-requests, "5999"
+// on a fresh window: the request itself is counted) and the combined
+// execution time left (x-ms-ratelimit-time-remaining-xrm-requests, seconds
+// as "1,199.46"). Neither says what the limit is, and the limits vary by
+// environment (6,000 requests is only the default), so the client learns
+// the limit the server applies rather than assuming the catalog's:
+//   - from the server's own words: the 429 messages state the limits
+//     ("Number of requests exceeded the limit of 6000 over time window of
+//     300 seconds.", "... exceeded limit of 1,200,000 milliseconds over
+//     time window of 300 seconds. ..."); once seen, that is the limit;
+//   - until then from the headers: the most remaining ever seen, plus the
+//     request it was counted after (for requests), is a lower bound that is
+//     exact when the client met a fresh window, as a new connection does.
+// The window comes from those messages too; until one is seen it is the
+// catalog's (Dataverse's documented 300 seconds), which no header reports.
+// Each header becomes one providers.Quota: for the request header Used and
+// Limit count requests; for the time header (Source
+// x-ms-ratelimit-time-remaining-xrm-requests) they count milliseconds of
+// execution time.
+
+// Debug header names.
+const (
+	headerBurst = "x-ms-ratelimit-burst-remaining-xrm-requests"
+	headerTime  = "x-ms-ratelimit-time-remaining-xrm-requests"
+)
+
+// serverLimits is what the client has learnt of the server's
+// service-protection limits.
+type serverLimits struct {
+	mu sync.Mutex
+	// requests and execMillis are the limits the server stated in a 429;
+	// zero until it has.
+	requests, execMillis  int64
+	reqWindow, execWindow time.Duration
+	// maxBurst and maxTime are the most remaining seen in the headers
+	// (meaningful once seenBurst and seenTime are set).
+	maxBurst, maxTime   int64
+	seenBurst, seenTime bool
+}
+
+// limitMessage matches the limit and window in a service-protection
+// message, in the wordings Dataverse has used.
+var limitMessage = regexp.MustCompile(`limit of ([\d,]+)\s*(milliseconds|seconds)?,?\s*(?:measured\s+)?over (?:the )?time window of ([\d,]+) seconds`)
+
+// learn takes the limits a service-protection refusal states.
+func (l *serverLimits) learn(err error) {
+	var pe *providers.Error
+	if !errors.As(err, &pe) || (pe.Code != codeRequests && pe.Code != codeExecTime) {
+		return
+	}
+	m := limitMessage.FindStringSubmatch(pe.Message)
+	if m == nil {
+		return
+	}
+	n, err1 := strconv.ParseInt(strings.ReplaceAll(m[1], ",", ""), 10, 64)
+	secs, err2 := strconv.ParseInt(strings.ReplaceAll(m[3], ",", ""), 10, 64)
+	if err1 != nil || err2 != nil || n <= 0 || secs <= 0 {
+		return
+	}
+	window := time.Duration(secs) * time.Second
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if pe.Code == codeRequests {
+		l.requests, l.reqWindow = n, window
+		return
+	}
+	if m[2] != "milliseconds" {
+		n *= 1000
+	}
+	l.execMillis, l.execWindow = n, window
+}
+
+// readings turns the debug headers into quotas.
+func (l *serverLimits) readings(h http.Header) []providers.Quota {
+	var out []providers.Quota
+	defWindow := time.Duration(spec.RateLimit.WindowSeconds) * time.Second
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if remaining, ok := parseCount(h.Get(headerBurst)); ok {
+		if !l.seenBurst || remaining > l.maxBurst {
+			l.maxBurst, l.seenBurst = remaining, true
+		}
+		limit, window := l.requests, cmp.Or(l.reqWindow, defWindow)
+		if limit == 0 {
+			limit = l.maxBurst + 1
+		}
+		out = append(out, providers.Quota{Used: int(max(limit-remaining, 0)), Limit: int(limit), Window: window, Source: headerBurst})
+	}
+	if remaining, ok := parseMillis(h.Get(headerTime)); ok {
+		if !l.seenTime || remaining > l.maxTime {
+			l.maxTime, l.seenTime = remaining, true
+		}
+		limit, window := l.execMillis, cmp.Or(l.execWindow, defWindow)
+		if limit == 0 {
+			limit = l.maxTime
+		}
+		out = append(out, providers.Quota{Used: int(max(limit-remaining, 0)), Limit: int(limit), Window: window, Source: headerTime})
+	}
+	return out
+}
+
+// parseCount reads a whole number that may carry thousands separators.
+func parseCount(v string) (int64, bool) {
+	v = strings.ReplaceAll(strings.TrimSpace(v), ",", "")
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// parseMillis reads the time header's seconds ("1,199.46") as
+// milliseconds.
+func parseMillis(v string) (int64, bool) {
+	v = strings.ReplaceAll(strings.TrimSpace(v), ",", "")
+	if v == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return int64(math.Round(f * 1000)), true
+}
+
+// quota reports the service-protection readings of a response.
 func (c *Client) quota(h http.Header) {
 	if c.onQuota == nil {
 		return
 	}
-	v := h.Get("x-ms-ratelimit-burst-remaining-xrm-requests")
-	if v == "" {
-		return
+	for _, q := range c.limits.readings(h) {
+		c.onQuota(q)
 	}
-	remaining, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(v), ",", ""))
-	if err != nil {
-		return
-	}
-	limit := spec.RateLimit.Requests
-	c.onQuota(providers.Quota{
-		Used: max(limit-remaining, 0), Limit: limit,
-		Window: time.Duration(spec.RateLimit.WindowSeconds) * time.Second,
-		Source: "x-ms-ratelimit-burst-remaining-xrm-requests",
-	})
 }
 
 // odataError is the Web API's error body.

@@ -107,7 +107,21 @@ func TestFakeRefusals(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Kind != providers.KindRateLimited || pe.Code != "0x80072322" || pe.RetryAfter < 59*time.Minute {
 			t.Fatalf("third read: %v (retry after %s), want 0x80072322 with about an hour", err, providers.RetryAfter(err))
 		}
-		if len(quotas) != 3 || quotas[0].Used != spec.RateLimit.Requests-1 || quotas[0].Source == "" || quotas[0].Window != 5*time.Minute {
+		// One reading per debug header per response, against the limit the
+		// server applies: two requests, learnt from the first header (1
+		// remaining after 1), then with the window from the refusal.
+		var reqs []providers.Quota
+		for _, q := range quotas {
+			if q.Source == "x-ms-ratelimit-burst-remaining-xrm-requests" {
+				reqs = append(reqs, q)
+			}
+		}
+		want := []providers.Quota{
+			{Used: 1, Limit: 2, Window: 5 * time.Minute, Source: "x-ms-ratelimit-burst-remaining-xrm-requests"},
+			{Used: 2, Limit: 2, Window: 5 * time.Minute, Source: "x-ms-ratelimit-burst-remaining-xrm-requests"},
+			{Used: 2, Limit: 2, Window: time.Hour, Source: "x-ms-ratelimit-burst-remaining-xrm-requests"},
+		}
+		if len(quotas) != 6 || len(reqs) != 3 || reqs[0] != want[0] || reqs[1] != want[1] || reqs[2] != want[2] {
 			t.Errorf("quotas = %+v", quotas)
 		}
 	})

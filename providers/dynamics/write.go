@@ -22,7 +22,8 @@ import (
 // Writes go through $batch, one request per batch of up to MaxBatch
 // records, rather than CreateMultiple/UpdateMultiple:
 //   - $batch carries every operation the Writer has (create POST, update
-//     PATCH with If-Match: *, upsert PATCH by alternate key, DELETE) on
+//     PATCH with If-Match: *, upsert PATCH without it by alternate key or
+//     primary key, DELETE) on
 //     every table, where CreateMultiple/UpdateMultiple/UpsertMultiple do not
 //     delete and are not available on every table;
 //   - it answers per operation, in order, with the same status codes and
@@ -177,6 +178,21 @@ func (c *Client) buildOp(set, id string, req providers.WriteRequest, r providers
 		if !ok || v == nil {
 			return bad("the record has no value for the upsert key " + keyName)
 		}
+		// No If-Match: a PATCH without it is Dataverse's upsert (update
+		// the row, or create it). Prefer: return=representation makes the
+		// answer say which (201 created, 200 updated) and carry the id.
+		o.method = http.MethodPatch
+		o.header.Set("Prefer", "return=representation")
+		if keyName == id {
+			// By primary key: the row is created under the client's GUID.
+			g, ok := v.(string)
+			if !ok || !isGUID(g) {
+				return bad(fmt.Sprintf("the upsert key %s needs a GUID, not %v", keyName, v))
+			}
+			o.url = c.api + set + "(" + strings.ToLower(g) + ")?$select=" + id
+			delete(fields, id)
+			break
+		}
 		var lit string
 		switch x := v.(type) {
 		case string:
@@ -186,9 +202,7 @@ func (c *Client) buildOp(set, id string, req providers.WriteRequest, r providers
 		default:
 			return bad(fmt.Sprintf("the upsert key %s has a %T value", keyName, v))
 		}
-		o.method = http.MethodPatch
 		o.url = c.api + set + "(" + keyName + "=" + escapeKey(lit) + ")?$select=" + id
-		o.header.Set("Prefer", "return=representation")
 	case providers.WriteDelete:
 		if r.ID == "" {
 			return bad("a delete needs the record id")
@@ -202,6 +216,27 @@ func (c *Client) buildOp(set, id string, req providers.WriteRequest, r providers
 		return bad("the record's fields are not JSON: " + err.Error())
 	}
 	return o, nil
+}
+
+// isGUID reports whether s is a GUID in its 8-4-4-4-12 form.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // escapeKey escapes an alternate-key literal for a URL path.

@@ -59,6 +59,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	pref := parsePrefer(r.Header)
 	base := baseURL(r)
+	use := usageFrom(r.Context())
 
 	// Parse everything first: a malformed batch fails as a whole.
 	type unit struct {
@@ -102,6 +103,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 				bo.contentID = cp.Header.Get("Content-ID")
+				bo.op.usage = use
 				u.ops = append(u.ops, bo)
 			}
 		case "application/http":
@@ -111,6 +113,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			bo.contentID = part.Header.Get("Content-ID")
+			bo.op.usage = use
 			u.ops = []batchOp{bo}
 		default:
 			writeError(w, http.StatusBadRequest, "0x80048d19", "Unexpected part content type "+ct+" in $batch.")
@@ -186,6 +189,9 @@ func (s *Server) runChangeset(base string, ops []batchOp) ([]result, int, *resul
 	results := make([]result, len(ops))
 	for i, apply := range applies {
 		results[i] = apply()
+		if results[i].status < 400 {
+			ops[i].op.usage.add(1)
+		}
 	}
 	return results, 0, nil
 }

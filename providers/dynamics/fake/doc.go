@@ -13,13 +13,19 @@
 //     @odata.nextLink skip tokens shaped like Dataverse's paging cookies,
 //     change tracking (odata.track-changes, delta links whose tokens are
 //     write-log versions, $deletedEntity tombstones, expiry after
-//     Options.DeltaRetention; see tracking.go), create (204 + OData-EntityId), update and upsert by id
-//     or alternate key (PATCH, If-Match / If-None-Match), delete, $batch
-//     with change sets, and EntityDefinitions metadata with attributes and
-//     option sets;
-//   - the service-protection limits: requests per 5-minute window and
-//     concurrent requests, answered with 429, Retry-After and the
-//     0x80072322 / 0x80072326 error bodies.
+//     Options.DeltaRetention; see tracking.go), create (204 +
+//     OData-EntityId), PATCH as Dataverse's upsert by primary key (the row
+//     is created under the client's GUID) or alternate key, with
+//     If-Match: * (update only, 404), If-None-Match: * (create only, 412
+//     0x80040237) and If-Match ETags (412 0x80060882 on a stale version,
+//     for DELETE too), delete, $batch with change sets, and
+//     EntityDefinitions metadata with attributes and option sets;
+//   - the service-protection limits per user (limits.go): requests in a
+//     sliding 5-minute window, a modelled combined execution-time budget
+//     and concurrent requests, answered with 429, Retry-After and the
+//     0x80072322 / 0x80072321 / 0x80072326 error bodies, a longer penalty
+//     for clients that keep sending while throttled, and the
+//     x-ms-ratelimit-*-remaining-xrm-requests headers.
 //
 // Times are whole seconds, as Dataverse reports them; every write lands on
 // its own second, so modifiedon orders records strictly (unless

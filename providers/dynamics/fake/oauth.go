@@ -21,7 +21,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, http.StatusBadRequest, "invalid_request", 90002, "Tenant '"+r.PathValue("tenant")+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
 		return
 	}
-	c := fakekit.Consent{Tokens: s.kit.Tokens, Provider: "Microsoft Dynamics 365", Subject: "admin@" + s.opts.Org + ".onmicrosoft.com"}
+	c := fakekit.Consent{Tokens: s.kit.Tokens, Provider: "Microsoft Dynamics 365", Subject: s.AdminSubject()}
 	c.ServeHTTP(w, r)
 }
 

@@ -56,7 +56,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "0x80048d19", "could not read the request body")
 		return
 	}
-	o := op{method: r.Method, path: rest, rawQuery: r.URL.RawQuery, header: r.Header, body: body}
+	o := op{method: r.Method, path: rest, rawQuery: r.URL.RawQuery, header: r.Header, body: body, usage: usageFrom(r.Context())}
 	if r.Method == http.MethodGet {
 		s.serveGet(w, baseURL(r), o)
 		return
@@ -70,6 +70,9 @@ type op struct {
 	method, path, rawQuery string
 	header                 http.Header
 	body                   []byte
+	// usage counts the records the op returns or writes (nil: not
+	// counted).
+	usage *usage
 }
 
 // result is a buffered answer to an op.
@@ -484,6 +487,7 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 		b.WriteByte(',')
 		appendRecordBody(&b, t, rec, sel.cols, pref.annotations)
 		b.WriteByte('}')
+		o.usage.add(1)
 		result{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json; odata.metadata=minimal"}}, body: b.Bytes()}.write(w)
 		return
 	}
@@ -595,6 +599,7 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 	if top >= 0 {
 		done = true
 	}
+	o.usage.add(len(recs))
 
 	h := w.Header()
 	h.Set("Content-Type", "application/json; odata.metadata=minimal")
@@ -677,6 +682,9 @@ func (s *Server) positionAfter(t *table, id string) int {
 		return i + 1
 	}
 	if n, ok := t.seq(id); ok {
+		return s.opts.Records + n + 1
+	}
+	if n, ok := t.chosenSeq(id); ok {
 		return s.opts.Records + n + 1
 	}
 	return 0

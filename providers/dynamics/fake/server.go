@@ -1,6 +1,8 @@
 package fake
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -8,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ampforge/amp/providers/fakekit"
@@ -45,6 +46,27 @@ type Options struct {
 	// value (whole seconds), as in a busy organisation. Time-based reads
 	// see the ties; change tracking by delta link stays exact.
 	SameSecondWrites bool
+
+	// Service protection (limits.go). Limits.Window, Limits.WindowPeriod
+	// and Limits.Concurrency set the request limit, the sliding window and
+	// the concurrency cap (zero: Dataverse's 6,000 per 5 minutes and 52;
+	// negative: off).
+
+	// ExecTime is the combined execution-time budget per user and window:
+	// zero means DefaultExecTime (20 minutes), negative turns it off.
+	ExecTime time.Duration
+	// Cost models each request's execution time; the zero Cost means
+	// DefaultCost.
+	Cost Cost
+	// ThrottlePenalty is how much longer the penalty of a throttled user
+	// grows with every request it sends while throttled (at most one
+	// window ahead): zero means DefaultThrottlePenalty, negative means the
+	// penalty is never extended.
+	ThrottlePenalty time.Duration
+	// LimitClock runs the service-protection windows on the fake's clock
+	// (moved by Advance) instead of the wall clock, so tests of the limits
+	// are deterministic. Leave it off to measure real rates.
+	LimitClock bool
 }
 
 // Server is the fake Dataverse. It is an http.Handler.
@@ -55,9 +77,7 @@ type Server struct {
 	byLog  map[string]*table // by logical name
 	order  []*table
 
-	window   *fakekit.Window
-	maxConc  int
-	inFlight atomic.Int64
+	limits *limiter
 	// writeMu serialises writes so each lands on its own second.
 	writeMu sync.Mutex
 
@@ -86,17 +106,17 @@ func New(opts Options) *Server {
 		s.order = append(s.order, t)
 		s.kit.Store.Add(t.spec(opts.Records))
 	}
-	if n := fakekit.Or(opts.Limits.Window, DefaultWindow); n > 0 {
-		period := opts.Limits.WindowPeriod
-		if period <= 0 {
-			period = DefaultWindowPeriod
-		}
-		s.window = &fakekit.Window{Limit: n, Period: period}
+	now := time.Now
+	if opts.LimitClock {
+		now = s.kit.Clock.Now
 	}
-	s.maxConc = fakekit.Or(opts.Limits.Concurrency, DefaultConcurrency)
+	s.limits = newLimiter(opts, now)
+	// Injected throttling (Throttle, BurstEvery) answers as the request
+	// limit does, quoting the limit in force.
+	injected := requestLimitMessage(cmp.Or(s.limits.requests, DefaultWindow), s.limits.period)
 	s.data = s.kit.Faults.Wrap(http.HandlerFunc(s.serveData), fakekit.Responses{
 		RateLimited: func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
-			writeThrottled(w, retryAfter, "0x80072322", fmt.Sprintf("Number of requests exceeded the limit of %d over time window of %d seconds.", DefaultWindow, int(DefaultWindowPeriod.Seconds())))
+			writeThrottled(w, retryAfter, CodeRequestLimit, injected)
 		},
 		ServerError: func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusServiceUnavailable, "0x80040216", "An unexpected error occurred.")
@@ -117,7 +137,7 @@ func (s *Server) Kit() *fakekit.Kit { return s.kit }
 
 // Issue hands out an access and a refresh token without the consent page.
 func (s *Server) Issue() (access, refresh string) {
-	return s.kit.Tokens.Issue(fakekit.Grant{ClientID: "amp", Scope: s.scope(), Subject: "admin@" + s.opts.Org + ".onmicrosoft.com"})
+	return s.kit.Tokens.Issue(fakekit.Grant{ClientID: "amp", Scope: s.scope(), Subject: s.AdminSubject()})
 }
 
 func (s *Server) scope() string {
@@ -204,29 +224,32 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w)
 		return
 	}
-	if _, valid := s.kit.Tokens.Validate(tok); !valid {
+	grant, valid := s.kit.Tokens.Validate(tok)
+	if !valid {
 		s.unauthorized(w)
 		return
 	}
-	if s.maxConc > 0 {
-		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		if int(n) > s.maxConc {
-			writeThrottled(w, time.Second, "0x80072326", fmt.Sprintf("Number of concurrent requests exceeded the limit of %d.", s.maxConc))
-			return
-		}
+	a := s.limits.admit(grant.Subject)
+	setLimitHeaders(w.Header(), a)
+	if a.refused != nil {
+		writeThrottled(w, a.refused.retryAfter, a.refused.code, a.refused.message)
+		return
 	}
-	if s.window != nil {
-		allowed, used, reset := s.window.Take()
-		w.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(max(s.window.Limit-used, 0)))
-		w.Header().Set("x-ms-ratelimit-time-remaining-xrm-requests", "1,200,000.00")
-		if !allowed {
-			writeThrottled(w, reset, "0x80072322", fmt.Sprintf("Number of requests exceeded the limit of %d over time window of %d seconds.", s.window.Limit, int(s.window.Period.Seconds())))
-			return
-		}
-	}
-	s.data.ServeHTTP(w, r)
+	u := &usage{}
+	defer func() { a.done(u.records) }()
+	s.data.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), usageKey{}, u)))
 }
+
+// RemainingLimits returns what is left of subject's service-protection
+// budget now: requests and execution time in the sliding window (zero for
+// a limit that is off). Issue's tokens belong to AdminSubject.
+func (s *Server) RemainingLimits(subject string) (requests int, exec time.Duration) {
+	return s.limits.remaining(subject)
+}
+
+// AdminSubject is the user every token of Issue and the consent page
+// belongs to.
+func (s *Server) AdminSubject() string { return "admin@" + s.opts.Org + ".onmicrosoft.com" }
 
 // unauthorized is Dataverse's answer to a missing, bad or expired token:
 // 401 with an empty body and the authority in WWW-Authenticate.

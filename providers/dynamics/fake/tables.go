@@ -3,6 +3,7 @@ package fake
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ampforge/amp/providers/fakekit"
@@ -89,6 +90,13 @@ type table struct {
 	gen                     func(i int) map[string]any
 	computeName             bool // fullname from firstname + lastname
 	metadataID, optionSetID string
+
+	// idMu guards forced and chosen: a row created under an id the client
+	// chose (PATCH-upsert by primary key) gets it from newID, which
+	// remembers its creation sequence number for paging.
+	idMu   sync.Mutex
+	forced string
+	chosen map[string]int
 }
 
 func (t *table) column(name string) *column { return t.byName[name] }
@@ -103,7 +111,33 @@ func (t *table) id(i int) string {
 }
 
 func (t *table) newID(seq int) string {
+	t.idMu.Lock()
+	defer t.idMu.Unlock()
+	if id := t.forced; id != "" {
+		t.forced = ""
+		if t.chosen == nil {
+			t.chosen = map[string]int{}
+		}
+		t.chosen[id] = seq
+		return id
+	}
 	return fmt.Sprintf("%08x-%04x-4000-b000-%012x", guidSalt, t.num, seq)
+}
+
+// force makes the next newID return id ("" cancels).
+func (t *table) force(id string) {
+	t.idMu.Lock()
+	t.forced = id
+	t.idMu.Unlock()
+}
+
+// chosenSeq is the creation sequence number of a row created under a
+// client-chosen id.
+func (t *table) chosenSeq(id string) (int, bool) {
+	t.idMu.Lock()
+	defer t.idMu.Unlock()
+	n, ok := t.chosen[id]
+	return n, ok
 }
 
 // index is the inverse of id.

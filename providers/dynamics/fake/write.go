@@ -81,7 +81,11 @@ func (s *Server) execWrite(base string, o op) result {
 	if fail != nil {
 		return *fail
 	}
-	return apply()
+	res := apply()
+	if res.status < 400 {
+		o.usage.add(1)
+	}
+	return res
 }
 
 // prepare validates a write and returns the function that applies it.
@@ -94,7 +98,12 @@ func (s *Server) prepare(base string, o op) (func() result, *result) {
 	}
 	pref := parsePrefer(o.header)
 	entityURL := func(id string) string { return base + APIPath + t.set + "(" + id + ")" }
-	created := func(rec fakekit.Record, status int) result {
+	if k != nil && k.altName != "" {
+		// Dataverse names a row addressed by alternate key the way the
+		// request did.
+		entityURL = func(string) string { return base + APIPath + o.path }
+	}
+	written := func(rec fakekit.Record, status int) result {
 		h := http.Header{"Odata-Entityid": {entityURL(rec.ID)}, "Location": {entityURL(rec.ID)}}
 		if !pref.representation {
 			return result{status: http.StatusNoContent, header: h}
@@ -112,6 +121,7 @@ func (s *Server) prepare(base string, o op) (func() result, *result) {
 		b.WriteByte('}')
 		h.Set("Content-Type", "application/json; odata.metadata=minimal")
 		h.Set("Preference-Applied", "return=representation")
+		h.Set("ETag", fmt.Sprintf(`W/"%d"`, etag(&rec)))
 		return result{status: status, header: h, body: b.Bytes()}
 	}
 	switch o.method {
@@ -130,48 +140,56 @@ func (s *Server) prepare(base string, o op) (func() result, *result) {
 			if err != nil {
 				return errResult(http.StatusInternalServerError, "0x80040216", err.Error())
 			}
-			return created(rec, http.StatusCreated)
+			return written(rec, http.StatusCreated)
 		}, nil
 	case http.MethodPatch:
+		// PATCH is an upsert: it updates the row the key names, or creates
+		// it when there is none. If-Match: * prevents the create (404),
+		// If-None-Match: * prevents the update (412), and If-Match with an
+		// ETag applies optimistic concurrency (412 on a stale version).
 		if k == nil {
 			return nil, ptr(errResult(http.StatusMethodNotAllowed, "0x80060888", "PATCH needs a record key."))
 		}
-		fields, res := t.parseBody(o.body, false)
-		if res != nil {
-			return nil, res
-		}
-		var existing *fakekit.Record
 		if k.altName != "" && k.altName != t.altKey {
 			return nil, ptr(errResult(http.StatusBadRequest, "0x80060888", fmt.Sprintf("The key '%s' is not defined as an alternate key for entity %s.", k.altName, t.logical)))
 		}
-		if rec, miss := s.lookup(t, k); miss == nil {
-			existing = rec
-		}
-		ifMatch, ifNoneMatch := o.header.Get("If-Match"), o.header.Get("If-None-Match")
+		existing, miss := s.lookup(t, k)
+		ifMatch, ifNoneMatch := strings.TrimSpace(o.header.Get("If-Match")), strings.TrimSpace(o.header.Get("If-None-Match"))
 		switch {
-		case existing != nil && ifNoneMatch == "*":
-			return nil, ptr(errResult(http.StatusPreconditionFailed, "0x80040237", "A record with matching key values already exists."))
-		case existing != nil && ifMatch != "" && ifMatch != "*" && ifMatch != fmt.Sprintf(`W/"%d"`, etag(existing)):
-			return nil, ptr(errResult(http.StatusPreconditionFailed, "0x80060882", "The version of the existing record doesn't match the RowVersion property provided."))
 		case existing == nil && ifMatch != "":
-			_, miss := s.lookup(t, k)
 			return nil, miss
-		case existing == nil && k.id != "":
-			// Dataverse would create the row with this id; the fake's
-			// store chooses ids itself.
-			return nil, ptr(errResult(http.StatusNotFound, "0x80040217", fmt.Sprintf("%s With Id = %s Does Not Exist (the fake cannot create records with client-chosen ids)", t.logical, k.id)))
+		case existing != nil && ifNoneMatch == "*":
+			return nil, ptr(errResult(http.StatusPreconditionFailed, CodeDuplicateRecord, "A record with matching key values already exists."))
+		case existing != nil && !etagMatches(ifMatch, existing):
+			return nil, ptr(errResult(http.StatusPreconditionFailed, CodeVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided."))
+		}
+		fields, res := t.parseBody(o.body, existing == nil)
+		if res != nil {
+			return nil, res
 		}
 		if existing == nil {
-			fields[k.altName] = k.altValue
+			forced := k.id
+			if forced != "" {
+				if bad := s.refuseChosenID(t, forced); bad != nil {
+					return nil, bad
+				}
+			} else if _, ok := fields[k.altName]; !ok {
+				// The key values of the URL fill in what the body lacks.
+				fields[k.altName] = k.altValue
+			}
 			return func() result {
 				t.defaults(fields)
 				s.alignWrite()
-				rec, err := s.kit.Store.Create(t.set, fields)
+				rec, err := s.createAs(t, forced, fields)
 				if err != nil {
 					return errResult(http.StatusInternalServerError, "0x80040216", err.Error())
 				}
-				return created(rec, http.StatusCreated)
+				return written(rec, http.StatusCreated)
 			}, nil
+		}
+		if k.altName != "" {
+			// An update by alternate key cannot change that key.
+			delete(fields, k.altName)
 		}
 		id := existing.ID
 		return func() result {
@@ -192,9 +210,9 @@ func (s *Server) prepare(base string, o op) (func() result, *result) {
 			s.alignWrite()
 			rec, err := s.kit.Store.Update(t.set, id, fields)
 			if err != nil {
-				return errResult(http.StatusNotFound, "0x80040217", fmt.Sprintf("%s With Id = %s Does Not Exist", t.logical, id))
+				return errResult(http.StatusNotFound, CodeNotFound, fmt.Sprintf("%s With Id = %s Does Not Exist", t.logical, id))
 			}
-			return created(rec, http.StatusOK)
+			return written(rec, http.StatusOK)
 		}, nil
 	case http.MethodDelete:
 		if k == nil {
@@ -204,10 +222,13 @@ func (s *Server) prepare(base string, o op) (func() result, *result) {
 		if miss != nil {
 			return nil, miss
 		}
+		if !etagMatches(strings.TrimSpace(o.header.Get("If-Match")), rec) {
+			return nil, ptr(errResult(http.StatusPreconditionFailed, CodeVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided."))
+		}
 		return func() result {
 			s.alignWrite()
 			if _, err := s.kit.Store.Delete(t.set, rec.ID); err != nil {
-				return errResult(http.StatusNotFound, "0x80040217", fmt.Sprintf("%s With Id = %s Does Not Exist", t.logical, rec.ID))
+				return errResult(http.StatusNotFound, CodeNotFound, fmt.Sprintf("%s With Id = %s Does Not Exist", t.logical, rec.ID))
 			}
 			return result{status: http.StatusNoContent, header: http.Header{}}
 		}, nil
@@ -216,6 +237,57 @@ func (s *Server) prepare(base string, o op) (func() result, *result) {
 }
 
 func ptr(r result) *result { return &r }
+
+// Write error codes.
+const (
+	CodeNotFound        = "0x80040217" // ObjectDoesNotExist
+	CodeDuplicateRecord = "0x80040237" // DuplicateRecord: If-None-Match: * on an existing row
+	CodeVersionMismatch = "0x80060882" // ConcurrencyVersionMismatch: stale If-Match ETag
+)
+
+// etagMatches applies an If-Match header to a row: empty and * match any
+// row; otherwise one of the listed ETags (W/"n", or "n") must be the
+// row's.
+func etagMatches(ifMatch string, rec *fakekit.Record) bool {
+	if ifMatch == "" {
+		return true
+	}
+	want := strconv.FormatInt(etag(rec), 10)
+	for tag := range strings.SplitSeq(ifMatch, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == `"`+want+`"` {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseChosenID checks an id a client chose for a new row (PATCH-upsert
+// by primary key). Dataverse takes any GUID; the fake refuses, with a
+// message saying so, the two it cannot honour: the id of a deleted row
+// (its store cannot bring an id back) and ids shaped like the ones it
+// generates itself (5eed0d75-…-a000-… and -b000-…), which would collide.
+func (s *Server) refuseChosenID(t *table, id string) *result {
+	if rec, ok := s.kit.Store.Get(t.set, id); ok && rec.Deleted {
+		return ptr(errResult(http.StatusBadRequest, "0x80040216", fmt.Sprintf("The fake cannot re-create the deleted %s %s under the same id (Dataverse would); upsert it under a new id.", t.logical, id)))
+	}
+	_, seeded := t.index(id)
+	_, generated := t.seq(id)
+	if seeded || generated {
+		return ptr(errResult(http.StatusBadRequest, "0x80040216", fmt.Sprintf("The fake reserves ids shaped like %s for the rows it generates; choose another GUID.", id)))
+	}
+	return nil
+}
+
+// createAs creates a row, under id when it is not empty. Callers hold
+// writeMu.
+func (s *Server) createAs(t *table, id string, fields map[string]any) (fakekit.Record, error) {
+	if id != "" {
+		t.force(id)
+		defer t.force("")
+	}
+	return s.kit.Store.Create(t.set, fields)
+}
 
 // parseBody decodes and validates a create or update body.
 func (t *table) parseBody(body []byte, create bool) (map[string]any, *result) {
