@@ -237,8 +237,9 @@ type FieldValue struct {
 
 // Quota is a provider's rate-limit reading from one response.
 type Quota struct {
-	// Used and Limit count requests in Window (or in the day, for
-	// Salesforce's rolling allocation). Zero Limit means unknown.
+	// Used and Limit count what the limit counts in Window: requests for
+	// most, milliseconds of execution time for Dynamics' time budget (Source
+	// says which). Zero Limit means unknown.
 	Used, Limit int
 	Window      time.Duration
 	// Source names the header it came from, e.g. "Sforce-Limit-Info".
