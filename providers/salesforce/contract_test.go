@@ -85,6 +85,8 @@ type replay struct {
 	steps  []step
 	n      int
 	bodies [][]byte
+	// queries are the raw query strings of the requests.
+	queries []string
 }
 
 type step struct {
@@ -107,6 +109,7 @@ func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := io.ReadAll(r.Body)
 	rp.bodies = append(rp.bodies, b)
+	rp.queries = append(rp.queries, r.URL.RawQuery)
 	for k, v := range s.header {
 		w.Header().Set(k, v)
 	}

@@ -14,7 +14,11 @@
 // large writes (BulkWrite: one job per call, the CSV streamed up, results
 // mapped back to input positions by content, see bulkwrite.go). Errors are
 // classified once
-// into *providers.Error; Sforce-Limit-Info goes to Config.OnQuota.
+// into *providers.Error; Sforce-Limit-Info goes to Config.OnQuota, and
+// Limits reads the org's allocations (GET /limits) for whoever paces
+// requests. Updated and Deleted (replication.go) call getUpdated and
+// getDeleted: id lists for a time window, minute-granular, chained on
+// LatestDateCovered.
 // REQUEST_LIMIT_EXCEEDED carries no Retry-After, so the connector asks for
 // 15 minutes (30 s when the refusal names the concurrent-request cap).
 //
@@ -22,8 +26,8 @@
 // sandbox or a My Domain host); TokenMetadata keeps instance_url, id and
 // issued_at. The fake Salesforce is in the fake subpackage.
 //
-// Not yet done: the account-engagement module's connector,
-// getUpdated/getDeleted, splitting a BulkWrite over 150 MB of CSV into
+// Not yet done: the account-engagement module's connector, a Composite
+// (POST /composite) method (the fake serves the resource), splitting a BulkWrite over 150 MB of CSV into
 // several jobs (it is refused with KindInvalid).
 //
 // The package must not import manifest or runtime.

@@ -74,6 +74,7 @@ func (s *Server) bulkCreate(w http.ResponseWriter, r *http.Request) {
 	s.jobs[j.id] = j
 	info := j.info()
 	s.mu.Unlock()
+	s.bulkQueryJobs.add(j.created, 1)
 	writeJSON(w, http.StatusOK, info)
 }
 
@@ -187,6 +188,7 @@ func (s *Server) bulkResults(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/csv")
 	h.Set("Sforce-Locator", locator)
 	h.Set("Sforce-NumberOfRecords", strconv.Itoa(len(recs)))
+	s.bulkResultBytes.add(s.kit.Clock.Now(), int64(buf.Len()))
 	_, _ = w.Write(buf.Bytes())
 }
 

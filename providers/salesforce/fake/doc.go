@@ -1,11 +1,13 @@
 // Package fake is a fake Salesforce: the OAuth web-server flow (authorize
 // page, token with PKCE, refresh with or without rotation, revoke) and the
-// REST API v60.0 subset amp uses (describeGlobal, describe, SOQL query and
-// queryAll with query locators, sObject and sObject Collections writes,
-// limits, Bulk API 2.0 query jobs with CSV results, Bulk API 2.0 ingest
-// jobs with a CSV upload and CSV results), with Salesforce's paths, bodies,
-// status codes, error arrays, Sforce-Limit-Info headers and +0000
-// datetimes.
+// REST API subset amp uses (the version list, describeGlobal, describe,
+// SOQL query and queryAll with query locators, getUpdated and getDeleted
+// (replication.go), sObject and sObject Collections writes, the Composite
+// resource with references and allOrNone (composite.go), limits
+// (limits.go), Bulk API 2.0 query jobs with CSV results, Bulk API 2.0
+// ingest jobs with a CSV upload and CSV results), with Salesforce's paths,
+// bodies, status codes, error arrays, Sforce-Limit-Info headers and +0000
+// datetimes, for API versions 20.0 to 66.0.
 //
 // The org has Account (with the custom field Tier__c), Contact, Lead,
 // Opportunity and the custom object Invoice__c, each seeded with

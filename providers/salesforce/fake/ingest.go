@@ -247,6 +247,9 @@ func (s *Server) ingestState(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case req.State == "UploadComplete" && j.state == "Open":
 		j.close()
+		if j.failMsg == "" {
+			s.bulkBatches.add(s.kit.Clock.Now(), int64(max((len(j.rows)+bulkBatchRecords-1)/bulkBatchRecords, 1)))
+		}
 	case req.State == "Aborted" && (j.state == "Open" || j.state == "UploadComplete" || j.state == "InProgress"):
 		j.state = "Aborted"
 		j.data = nil
@@ -421,7 +424,7 @@ func (s *Server) ingestRow(j *ingestJob, row []string, keys map[string]string) r
 	}
 	fail := func(f *saveResult) rowOutcome { return rowOutcome{id: f.ID, err: bulkError(f)} }
 	create := func() rowOutcome {
-		do, f := s.planCreate(withType(fields, o.Name))
+		do, f := s.planCreate(s.kit.Store, withType(fields, o.Name))
 		if f != nil {
 			return fail(f)
 		}
@@ -432,7 +435,7 @@ func (s *Server) ingestRow(j *ingestJob, row []string, keys map[string]string) r
 		return rowOutcome{id: res.ID, created: true}
 	}
 	update := func(id string) rowOutcome {
-		found, _, f := s.find(id)
+		found, _, f := s.find(s.kit.Store, id)
 		if f == nil && found != o {
 			r := failed("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 			f = &r
@@ -463,7 +466,7 @@ func (s *Server) ingestRow(j *ingestJob, row []string, keys map[string]string) r
 		if id == "" {
 			return rowOutcome{err: "MISSING_ARGUMENT:Id not specified in a delete call: --"}
 		}
-		found, _, f := s.find(id)
+		found, _, f := s.find(s.kit.Store, id)
 		if f == nil && found != o {
 			r := failed("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 			f = &r

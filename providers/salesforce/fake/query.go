@@ -228,6 +228,10 @@ func (s *Server) query(all bool) http.HandlerFunc {
 			writeErrors(w, http.StatusBadRequest, se.code, se.msg)
 			return
 		}
+		if staged, ok := s.records(r).(*staging); ok {
+			s.stagedQuery(w, r.PathValue("v"), q, s.batchSize(r), staged)
+			return
+		}
 		st := &queryState{version: r.PathValue("v"), all: all, q: q, batch: s.batchSize(r),
 			cursors: map[int]fakekit.Cursor{0: {}}, used: s.kit.Clock.Now()}
 		st.total = s.count(q)

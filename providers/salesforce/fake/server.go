@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -54,6 +55,9 @@ type Options struct {
 	// InstanceURL is the instance_url of token responses; empty means the
 	// URL the token request came to.
 	InstanceURL string
+	// MaxReplicationIDs caps the ids of one getUpdated or getDeleted call
+	// (EXCEEDED_ID_LIMIT beyond it); zero means Salesforce's 600,000.
+	MaxReplicationIDs int
 }
 
 // Server is the fake Salesforce. It is an http.Handler.
@@ -61,14 +65,22 @@ type Server struct {
 	opts    Options
 	kit     *fakekit.Kit
 	mux     *http.ServeMux
+	data    *http.ServeMux        // the data API behind the session and allocation checks
 	objects map[string]*objectDef // by lower-case name
 	order   []*objectDef
 	prefix  map[string]*objectDef
 	daily   *fakekit.Window
 	limit   int
 	used    atomic.Int64
+	// Bulk API counters reported by /limits.
+	bulkQueryJobs, bulkBatches, bulkResultBytes dayCounter
+
+	// txMu serialises allOrNone composite requests (write lock) against
+	// every other data request (read lock).
+	txMu sync.RWMutex
 
 	mu      sync.Mutex
+	purged  time.Time // last purge of the delete log
 	queries map[string]*queryState
 	jobs    map[string]*bulkJob
 	ingest  map[string]*ingestJob
@@ -127,6 +139,10 @@ func (s *Server) routes() {
 	d.HandleFunc("GET "+v+"/sobjects/{$}", s.describeGlobal)
 	d.HandleFunc("GET "+v+"/sobjects/{obj}/describe", s.describe)
 	d.HandleFunc("GET "+v+"/sobjects/{obj}/describe/{$}", s.describe)
+	d.HandleFunc("GET "+v+"/sobjects/{obj}/updated", s.getUpdated)
+	d.HandleFunc("GET "+v+"/sobjects/{obj}/updated/{$}", s.getUpdated)
+	d.HandleFunc("GET "+v+"/sobjects/{obj}/deleted", s.getDeleted)
+	d.HandleFunc("GET "+v+"/sobjects/{obj}/deleted/{$}", s.getDeleted)
 	d.HandleFunc("POST "+v+"/sobjects/{obj}", s.createOne)
 	d.HandleFunc("POST "+v+"/sobjects/{obj}/{$}", s.createOne)
 	d.HandleFunc("GET "+v+"/sobjects/{obj}/{id}", s.getOne)
@@ -142,6 +158,8 @@ func (s *Server) routes() {
 	d.HandleFunc("PATCH "+v+"/composite/sobjects", s.collectionUpdate)
 	d.HandleFunc("PATCH "+v+"/composite/sobjects/{obj}/{field}", s.collectionUpsert)
 	d.HandleFunc("DELETE "+v+"/composite/sobjects", s.collectionDelete)
+	d.HandleFunc("POST "+v+"/composite", s.composite)
+	d.HandleFunc("POST "+v+"/composite/{$}", s.composite)
 	d.HandleFunc("GET "+v+"/limits", s.limits)
 	d.HandleFunc("GET "+v+"/limits/{$}", s.limits)
 	d.HandleFunc("POST "+v+"/jobs/query", s.bulkCreate)
@@ -164,6 +182,7 @@ func (s *Server) routes() {
 	d.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	})
+	s.data = d
 	s.mux.Handle("/services/data/", s.kit.Faults.Wrap(s.api(d), fakekit.Responses{
 		RateLimited: func(w http.ResponseWriter, r *http.Request, _ time.Duration) {
 			// Salesforce sends no Retry-After.
@@ -179,14 +198,26 @@ func (s *Server) routes() {
 
 var versionRE = regexp.MustCompile(`^v(\d+)\.0$`)
 
+// The API versions the fake serves.
+const (
+	MinAPIVersion = 20
+	MaxAPIVersion = 66
+)
+
+// validVersion reports whether "v60.0" is a version the fake serves.
+func validVersion(ver string) bool {
+	m := versionRE.FindStringSubmatch(ver)
+	n, _ := strconv.Atoi(safeIndex(m, 1))
+	return m != nil && n >= MinAPIVersion && n <= MaxAPIVersion
+}
+
 // api checks the version, the session and the daily allocation, and sets
 // Sforce-Limit-Info, before the data handlers.
 func (s *Server) api(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest := strings.TrimPrefix(r.URL.Path, "/services/data/")
 		ver, _, _ := strings.Cut(rest, "/")
-		m := versionRE.FindStringSubmatch(ver)
-		if n, _ := strconv.Atoi(safeIndex(m, 1)); m == nil || n < 20 || n > 66 {
+		if !validVersion(ver) {
 			writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 			return
 		}
@@ -203,13 +234,28 @@ func (s *Server) api(next http.Handler) http.Handler {
 		if s.limit <= 0 {
 			used = int(s.used.Add(1))
 		}
-		w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, s.limit))
+		w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, s.allocation()))
 		if !allowed {
 			writeErrors(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 			return
 		}
+		if isCompositeRequest(r) {
+			next.ServeHTTP(w, r) // takes txMu itself
+			return
+		}
+		s.txMu.RLock()
+		defer s.txMu.RUnlock()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// allocation is the daily allocation reported by Sforce-Limit-Info and
+// /limits; with the limit off it is a nominal math.MaxInt32.
+func (s *Server) allocation() int {
+	if s.limit <= 0 {
+		return math.MaxInt32
+	}
+	return s.limit
 }
 
 func safeIndex(m []string, i int) string {
@@ -220,7 +266,7 @@ func safeIndex(m []string, i int) string {
 }
 
 func (s *Server) limitHeader(w http.ResponseWriter) {
-	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.daily.Used(), s.limit))
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.APIUsage(), s.allocation()))
 }
 
 // apiError is Salesforce's error element.
@@ -250,28 +296,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
-	type ver struct {
-		Label   string `json:"label"`
-		URL     string `json:"url"`
-		Version string `json:"version"`
-	}
-	writeJSON(w, http.StatusOK, []ver{
-		{"Winter '24", "/services/data/v59.0", "59.0"},
-		{"Spring '24", "/services/data/v60.0", "60.0"},
-	})
-}
-
 // object resolves an object name in any case.
 func (s *Server) object(name string) *objectDef { return s.objects[strings.ToLower(name)] }
-
-func (s *Server) limits(w http.ResponseWriter, r *http.Request) {
-	used := s.daily.Used()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"DailyApiRequests":     map[string]int{"Max": s.limit, "Remaining": max(s.limit-used, 0)},
-		"DailyBulkV2QueryJobs": map[string]int{"Max": 10000, "Remaining": 10000},
-	})
-}
 
 // ---------------------------------------------------------------------------
 // OAuth
@@ -400,6 +426,8 @@ func (s *Server) IDs(object string) []string {
 
 // Touch gives a record a new SystemModstamp.
 func (s *Server) Touch(object, id string) {
+	s.txMu.RLock()
+	defer s.txMu.RUnlock()
 	if o := s.object(object); o != nil {
 		_, _ = s.kit.Store.Touch(o.Name, id)
 	}
@@ -407,6 +435,8 @@ func (s *Server) Touch(object, id string) {
 
 // Delete moves a record to the recycle bin (queryAll shows it IsDeleted).
 func (s *Server) Delete(object, id string) {
+	s.txMu.RLock()
+	defer s.txMu.RUnlock()
 	if o := s.object(object); o != nil {
 		_, _ = s.kit.Store.Delete(o.Name, id)
 	}

@@ -150,12 +150,13 @@ func (s *Server) collectionCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	st := s.records(r)
 	writeJSON(w, http.StatusOK, apply(len(c.Records), c.AllOrNone, func(i int) (func() saveResult, *saveResult) {
-		return s.planCreate(c.Records[i])
+		return s.planCreate(st, c.Records[i])
 	}))
 }
 
-func (s *Server) planCreate(rec map[string]any) (func() saveResult, *saveResult) {
+func (s *Server) planCreate(st records, rec map[string]any) (func() saveResult, *saveResult) {
 	t := recordType(rec)
 	o := s.object(t)
 	if o == nil {
@@ -170,7 +171,7 @@ func (s *Server) planCreate(rec map[string]any) (func() saveResult, *saveResult)
 		fields["OwnerId"] = userID
 	}
 	return func() saveResult {
-		created, err := s.kit.Store.Create(o.Name, fields)
+		created, err := st.Create(o.Name, fields)
 		if err != nil {
 			return failed("UNKNOWN_EXCEPTION", err.Error())
 		}
@@ -179,7 +180,7 @@ func (s *Server) planCreate(rec map[string]any) (func() saveResult, *saveResult)
 }
 
 // find locates a record by id across objects.
-func (s *Server) find(id string) (*objectDef, fakekit.Record, *saveResult) {
+func (s *Server) find(st records, id string) (*objectDef, fakekit.Record, *saveResult) {
 	if !validID(id) {
 		f := failed("MALFORMED_ID", "malformed id "+id)
 		return nil, fakekit.Record{}, &f
@@ -189,7 +190,7 @@ func (s *Server) find(id string) (*objectDef, fakekit.Record, *saveResult) {
 		f := failed("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 		return nil, fakekit.Record{}, &f
 	}
-	rec, ok := s.kit.Store.Get(o.Name, id)
+	rec, ok := st.Get(o.Name, id)
 	if !ok {
 		f := failed("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 		return nil, fakekit.Record{}, &f
@@ -201,7 +202,7 @@ func (s *Server) find(id string) (*objectDef, fakekit.Record, *saveResult) {
 	return o, rec, nil
 }
 
-func (s *Server) planUpdate(rec map[string]any) (func() saveResult, *saveResult) {
+func (s *Server) planUpdate(st records, rec map[string]any) (func() saveResult, *saveResult) {
 	var id string
 	for k, v := range rec {
 		if strings.EqualFold(k, "id") {
@@ -212,7 +213,7 @@ func (s *Server) planUpdate(rec map[string]any) (func() saveResult, *saveResult)
 		f := failed("MISSING_ARGUMENT", "Id not specified in an update call")
 		return nil, &f
 	}
-	o, _, fail := s.find(id)
+	o, _, fail := s.find(st, id)
 	if fail != nil {
 		fail.ID = id
 		return nil, fail
@@ -227,7 +228,7 @@ func (s *Server) planUpdate(rec map[string]any) (func() saveResult, *saveResult)
 		return nil, fail
 	}
 	return func() saveResult {
-		if _, err := s.kit.Store.Update(o.Name, id, fields); err != nil {
+		if _, err := st.Update(o.Name, id, fields); err != nil {
 			return failed("ENTITY_IS_DELETED", "entity is deleted")
 		}
 		return saveResult{ID: id, Success: true, Errors: []saveError{}}
@@ -239,8 +240,9 @@ func (s *Server) collectionUpdate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	st := s.records(r)
 	writeJSON(w, http.StatusOK, apply(len(c.Records), c.AllOrNone, func(i int) (func() saveResult, *saveResult) {
-		return s.planUpdate(c.Records[i])
+		return s.planUpdate(st, c.Records[i])
 	}))
 }
 
@@ -261,6 +263,7 @@ func (s *Server) collectionUpsert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seen := map[any]bool{}
+	st := s.records(r)
 	writeJSON(w, http.StatusOK, apply(len(c.Records), c.AllOrNone, func(i int) (func() saveResult, *saveResult) {
 		rec := c.Records[i]
 		var val any
@@ -282,13 +285,13 @@ func (s *Server) collectionUpsert(w http.ResponseWriter, r *http.Request) {
 		var found bool
 		if key.Name == "Id" {
 			id, _ := val.(string)
-			existing, found = s.kit.Store.Get(o.Name, id)
+			existing, found = st.Get(o.Name, id)
 			found = found && !existing.Deleted
 		} else {
-			existing, found = s.kit.Store.FindBy(o.Name, key.Name, val)
+			existing, found = st.FindBy(o.Name, key.Name, val)
 		}
 		if !found {
-			do, fail := s.planCreate(withType(rec, o.Name))
+			do, fail := s.planCreate(st, withType(rec, o.Name))
 			if fail != nil {
 				return nil, fail
 			}
@@ -299,7 +302,7 @@ func (s *Server) collectionUpsert(w http.ResponseWriter, r *http.Request) {
 			return nil, fail
 		}
 		return func() saveResult {
-			if _, err := s.kit.Store.Update(o.Name, existing.ID, fields); err != nil {
+			if _, err := st.Update(o.Name, existing.ID, fields); err != nil {
 				return failed("ENTITY_IS_DELETED", "entity is deleted")
 			}
 			f := false
@@ -331,15 +334,16 @@ func (s *Server) collectionDelete(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "record limit exceeded: the limit is 200")
 		return
 	}
+	st := s.records(r)
 	writeJSON(w, http.StatusOK, apply(len(ids), q.Get("allOrNone") == "true", func(i int) (func() saveResult, *saveResult) {
 		id := ids[i]
-		o, _, fail := s.find(id)
+		o, _, fail := s.find(st, id)
 		if fail != nil {
 			fail.ID = id
 			return nil, fail
 		}
 		return func() saveResult {
-			if _, err := s.kit.Store.Delete(o.Name, id); err != nil {
+			if _, err := st.Delete(o.Name, id); err != nil {
 				return failed("ENTITY_IS_DELETED", "entity is deleted")
 			}
 			return saveResult{ID: id, Success: true, Errors: []saveError{}}
@@ -360,12 +364,16 @@ func (s *Server) createOne(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "Unexpected character in the request body: "+err.Error())
 		return
 	}
-	do, fail := s.planCreate(withType(rec, o.Name))
+	do, fail := s.planCreate(s.records(r), withType(rec, o.Name))
 	if fail != nil {
 		writeSaveError(w, http.StatusBadRequest, fail)
 		return
 	}
-	writeJSON(w, http.StatusCreated, do())
+	res := do()
+	if res.Success {
+		w.Header().Set("Location", "/services/data/"+r.PathValue("v")+"/sobjects/"+o.Name+"/"+res.ID)
+	}
+	writeJSON(w, http.StatusCreated, res)
 }
 
 // writeSaveError answers a single-record failure as the REST error array.
@@ -384,12 +392,13 @@ func (s *Server) getOne(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
 	}
-	rec, ok := s.kit.Store.Get(o.Name, r.PathValue("id"))
+	rec, ok := s.records(r).Get(o.Name, r.PathValue("id"))
 	if !ok || rec.Deleted {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Last-Modified", rec.Modified.UTC().Format(http.TimeFormat))
 	_, _ = w.Write(s.appendRecord(nil, r.PathValue("v"), o, o.Fields, &rec))
 }
 
@@ -406,7 +415,7 @@ func (s *Server) updateOne(w http.ResponseWriter, r *http.Request) {
 	}
 	rec = withType(rec, o.Name)
 	rec["Id"] = r.PathValue("id")
-	do, fail := s.planUpdate(rec)
+	do, fail := s.planUpdate(s.records(r), rec)
 	if fail != nil {
 		status := http.StatusBadRequest
 		if fail.Errors[0].StatusCode == "ENTITY_IS_DELETED" || fail.Errors[0].StatusCode == "INVALID_CROSS_REFERENCE_KEY" {
@@ -429,14 +438,15 @@ func (s *Server) deleteOne(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
 	}
-	rec, ok := s.kit.Store.Get(o.Name, id)
+	st := s.records(r)
+	rec, ok := st.Get(o.Name, id)
 	switch {
 	case !ok:
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+id)
 	case rec.Deleted:
 		writeErrors(w, http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted", []string{}...)
 	default:
-		_, _ = s.kit.Store.Delete(o.Name, id)
+		_, _ = st.Delete(o.Name, id)
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
