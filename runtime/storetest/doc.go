@@ -1,0 +1,27 @@
+// Package storetest is the conformance suite for runtime.Store: one body of
+// tests that every Store implementation runs (runtime/sqlite today,
+// runtime/postgres later), in the way River's riverdrivertest serves its
+// drivers. A Store that passes it keeps every contract documented on
+// runtime.Store: codes per method, tenant isolation, atomic deploys, single-use
+// OAuth states, version-checked token writes, concurrency and millisecond
+// times.
+//
+// Use it from the implementation's tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) runtime.Store {
+//			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "amp.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite needs no clock injection: the only time-dependent contract
+// (OAuth state expiry) takes "now" as an argument, and store-set times are
+// checked against the wall clock around the call.
+//
+// It imports runtime and the test libraries only, never an implementation.
+package storetest
