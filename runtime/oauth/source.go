@@ -1,0 +1,261 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/runtime"
+)
+
+// TokenSource returns the token source of a connection. Every caller of
+// the same connection in this process shares one source, so at most one
+// refresh of the connection is in flight here at a time; refreshes in
+// other processes are detected through the connection's token version. The
+// source renews the access token before it expires (when the provider said
+// when) and after the provider refused it (providers.NewAuthClient calls
+// Refresh on a 401), and persists every new token sealed. When the provider
+// refuses the refresh (invalid_grant: the app was revoked, the refresh
+// token expired) the connection becomes bad_credentials and the source
+// returns a providers.KindAuth error until the customer re-authorises.
+//
+// Returns ENOTFOUND if the project has no such connection.
+func (s *Service) TokenSource(ctx context.Context, projectID, connectionID string) (providers.TokenSource, error) {
+	key := projectID + "/" + connectionID
+	s.mu.Lock()
+	src := s.sources[key]
+	if src == nil {
+		src = &source{svc: s, projectID: projectID, connID: connectionID, sem: make(chan struct{}, 1)}
+		s.sources[key] = src
+	}
+	s.mu.Unlock()
+	if _, _, err := src.current(ctx); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// Client returns an HTTP client that authenticates as the connection (see
+// TokenSource and providers.NewAuthClient); base may be nil.
+func (s *Service) Client(ctx context.Context, projectID, connectionID string, base *http.Client) (*http.Client, error) {
+	ts, err := s.TokenSource(ctx, projectID, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return providers.NewAuthClient(base, ts), nil
+}
+
+// forget drops what the connection's source has cached, after this process
+// wrote new tokens outside it (a re-authorisation).
+func (s *Service) forget(projectID, connID string) {
+	s.mu.Lock()
+	src := s.sources[projectID+"/"+connID]
+	s.mu.Unlock()
+	if src != nil {
+		src.mu.Lock()
+		src.tok, src.version = nil, 0
+		src.mu.Unlock()
+	}
+}
+
+type source struct {
+	svc               *Service
+	projectID, connID string
+	// sem is held by the one refresh in flight (a mutex callers can stop
+	// waiting for).
+	sem chan struct{}
+
+	mu      sync.Mutex
+	tok     *storedToken // nil until loaded
+	version int64
+}
+
+var _ providers.TokenSource = (*source)(nil)
+
+// current returns the cached token, loading it from the store first.
+func (src *source) current(ctx context.Context) (*storedToken, int64, error) {
+	src.mu.Lock()
+	tok, v := src.tok, src.version
+	src.mu.Unlock()
+	if tok != nil {
+		return tok, v, nil
+	}
+	c, t, err := src.load(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return t, c.TokenVersion, nil
+}
+
+// load reads the connection and caches its tokens.
+func (src *source) load(ctx context.Context) (*runtime.Connection, *storedToken, error) {
+	c, err := src.svc.cfg.Store.GetConnection(ctx, src.projectID, src.connID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("oauth: token source: %w", err)
+	}
+	t, err := src.svc.openTokens(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	src.adopt(&t, c.TokenVersion)
+	return c, &t, nil
+}
+
+// adopt caches tok unless a newer version is cached already.
+func (src *source) adopt(tok *storedToken, version int64) {
+	src.mu.Lock()
+	if src.tok == nil || version >= src.version {
+		src.tok, src.version = tok, version
+	}
+	src.mu.Unlock()
+}
+
+// fresh reports whether t can be used now without renewing it.
+func (src *source) fresh(t *storedToken) bool {
+	if t == nil || t.AccessToken == "" {
+		return false
+	}
+	if t.Expiry.IsZero() {
+		return true // Salesforce: renewed after a 401
+	}
+	margin := src.svc.cfg.RefreshMargin
+	if !t.Issued.IsZero() {
+		margin = min(margin, t.Expiry.Sub(t.Issued)/2)
+	}
+	return src.svc.cfg.Now().Before(t.Expiry.Add(-margin))
+}
+
+// Token returns the access token, renewed first when it is about to expire.
+func (src *source) Token(ctx context.Context) (*oauth2.Token, error) {
+	t, _, err := src.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if src.fresh(t) {
+		return t.oauth2(), nil
+	}
+	return src.Refresh(ctx, t.oauth2())
+}
+
+// Refresh renews the token unless another caller (here or in another
+// process) renewed it since refused was handed out.
+func (src *source) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.Token, error) {
+	select {
+	case src.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-src.sem }()
+
+	newer := func(t *storedToken) bool {
+		return src.fresh(t) && (refused == nil || t.AccessToken != refused.AccessToken)
+	}
+	cached, cachedVersion, err := src.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if newer(cached) {
+		return cached.oauth2(), nil // renewed while this caller waited
+	}
+	// Another process or a re-authorisation may have written since.
+	c, stored, err := src.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if newer(stored) {
+		return stored.oauth2(), nil
+	}
+	if c.Status == runtime.ConnectionBadCredentials {
+		return nil, src.authError(c.Provider, 0, "invalid_grant", "")
+	}
+	refresh := stored.RefreshToken
+	if cachedVersion == c.TokenVersion && cached.RefreshToken != "" {
+		// The newest refresh token, even if persisting it failed.
+		refresh = cached.RefreshToken
+	}
+	if refresh == "" {
+		return nil, src.authError(c.Provider, 0, "no_refresh_token", "the connection has no refresh token")
+	}
+	p, _, err := src.svc.provider(c.Provider)
+	if err != nil {
+		return nil, err
+	}
+	app, secret, err := src.svc.providerApp(ctx, c.ProjectID, c.Provider, c.ProviderAppID)
+	if err != nil {
+		return nil, err
+	}
+	cfg := src.svc.oauthConfig(p, c.Provider, app.ClientID, secret, "", inputsOf(c.ProviderMetadata), nil)
+	now := src.svc.cfg.Now()
+	tok, err := cfg.TokenSource(src.svc.clientCtx(ctx), &oauth2.Token{RefreshToken: refresh}).Token()
+	if err != nil {
+		return nil, src.refused(ctx, c, err)
+	}
+	next := toStored(tok, now)
+	if next.RefreshToken == "" {
+		next.RefreshToken = refresh // no rotation (Salesforce, HubSpot)
+	}
+	sealed, err := src.svc.sealTokens(c.ProjectID, c.ID, next)
+	if err != nil {
+		return nil, err
+	}
+	out, err := src.svc.cfg.Store.UpdateConnectionTokens(ctx, c.ProjectID, c.ID, c.TokenVersion, runtime.ConnectionTokens{
+		Tokens: sealed, TokenExpiry: next.Expiry, Status: runtime.ConnectionCreated,
+	})
+	switch runtime.ErrorCode(err) {
+	case "":
+		src.adopt(&next, out.TokenVersion)
+		return next.oauth2(), nil
+	case runtime.ECONFLICT:
+		// Lost a race with another writer: its token is the one to use.
+		if _, stored, err := src.load(ctx); err == nil && src.fresh(stored) {
+			return stored.oauth2(), nil
+		}
+		return next.oauth2(), nil
+	default:
+		// The token works; keep it here so this process goes on with it.
+		src.mu.Lock()
+		if src.version == c.TokenVersion {
+			src.tok = &next
+		}
+		src.mu.Unlock()
+		return next.oauth2(), nil
+	}
+}
+
+// refused classifies a failed refresh. A refusal by the provider marks the
+// connection bad_credentials (unless it was re-authorised meanwhile).
+func (src *source) refused(ctx context.Context, c *runtime.Connection, err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return &providers.Error{Kind: providers.KindRetryable, Provider: c.Provider, Message: "token refresh failed", Err: err}
+	}
+	status := re.Response.StatusCode
+	if status >= 500 || status == http.StatusTooManyRequests {
+		return &providers.Error{Kind: providers.KindForStatus(status), Provider: c.Provider, Status: status, Code: re.ErrorCode, Message: "token refresh failed"}
+	}
+	_, serr := src.svc.cfg.Store.SetConnectionStatus(ctx, c.ProjectID, c.ID, c.TokenVersion, runtime.ConnectionBadCredentials)
+	if runtime.ErrorCode(serr) == runtime.ECONFLICT {
+		// Re-authorised or refreshed elsewhere meanwhile: not bad.
+		if _, stored, err := src.load(ctx); err == nil && src.fresh(stored) {
+			return &providers.Error{Kind: providers.KindRetryable, Provider: c.Provider, Message: "the connection's tokens changed during the refresh; retry"}
+		}
+	}
+	code := re.ErrorCode
+	if code == "" {
+		code = "invalid_grant"
+	}
+	return src.authError(c.Provider, status, code, re.ErrorDescription)
+}
+
+func (src *source) authError(provider string, status int, code, detail string) error {
+	msg := "the provider refused to renew the connection's token; the customer must reconnect"
+	if detail != "" {
+		msg += " (" + detail + ")"
+	}
+	return &providers.Error{Kind: providers.KindAuth, Provider: provider, Status: status, Code: code, Message: msg}
+}
