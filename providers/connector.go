@@ -6,6 +6,8 @@ import (
 	"iter"
 	"net/http"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // Config is what a connector is built from: one customer's connection.
@@ -33,6 +35,21 @@ type ConnectorProvider interface {
 	Provider
 	// NewConnector builds a connector for one connection.
 	NewConnector(cfg Config) (Connector, error)
+}
+
+// OAuthProvider is implemented by providers whose connections are made
+// with the OAuth 2.0 authorization-code flow. The runtime's connect flow
+// finds it in the registry, so it knows no provider by name.
+type OAuthProvider interface {
+	Provider
+	// OAuthConfig returns the client configuration for one connection's
+	// flow, with the connection's inputs (workspace, login host) filled in.
+	OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config
+	// InspectToken returns what to keep from a token response (metadata
+	// keys as the provider package names them) and the scopes granted, nil
+	// when the provider does not say. apiBase overrides the provider's API
+	// host (tests against fakes); client makes any call it needs.
+	InspectToken(ctx context.Context, client *http.Client, apiBase string, tok *oauth2.Token) (meta map[string]string, granted []string, err error)
 }
 
 // Connector is the base of every provider client. Capabilities are separate

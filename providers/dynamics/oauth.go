@@ -1,6 +1,8 @@
 package dynamics
 
 import (
+	"context"
+	"net/http"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -89,4 +91,22 @@ func (provider) Spec() *providers.Spec { return spec }
 // NewConnector builds a connector for one connection.
 func (provider) NewConnector(cfg providers.Config) (providers.Connector, error) { return New(cfg) }
 
-var _ providers.ConnectorProvider = provider{}
+// OAuthConfig returns the connect flow's client configuration (see the
+// package function OAuthConfig).
+func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+	return OAuthConfig(clientID, clientSecret, redirectURL, inputs, scopes)
+}
+
+// InspectToken keeps the organisation URL and name the token's scope names;
+// the granted scopes are the token's scope field.
+func (provider) InspectToken(_ context.Context, _ *http.Client, _ string, tok *oauth2.Token) (map[string]string, []string, error) {
+	md := TokenMetadata(tok)
+	granted := strings.Fields(md[MetaScope])
+	delete(md, MetaScope)
+	return md, granted, nil
+}
+
+var (
+	_ providers.ConnectorProvider = provider{}
+	_ providers.OAuthProvider     = provider{}
+)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/ampforge/amp/providers"
 )
 
@@ -36,6 +38,33 @@ type provider struct{}
 func (provider) Spec() *providers.Spec { return spec }
 
 func (provider) NewConnector(cfg providers.Config) (providers.Connector, error) { return New(cfg) }
+
+// OAuthConfig returns the connect flow's client configuration (see the
+// package function OAuthConfig).
+func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+	return OAuthConfig(clientID, clientSecret, redirectURL, inputs, scopes)
+}
+
+// InspectToken keeps hub_id, hub_domain and user. HubSpot's v1 token
+// response has neither the portal nor the scopes, so it asks the token
+// info endpoint.
+func (provider) InspectToken(ctx context.Context, client *http.Client, apiBase string, tok *oauth2.Token) (map[string]string, []string, error) {
+	md := TokenMetadata(tok)
+	if md["hub_id"] == "" || md["scopes"] == "" {
+		info, err := TokenInfo(ctx, client, apiBase, tok.AccessToken)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range info {
+			if md[k] == "" && v != "" {
+				md[k] = v
+			}
+		}
+	}
+	granted := strings.Fields(md["scopes"])
+	delete(md, "scopes")
+	return md, granted, nil
+}
 
 // New builds a connector. cfg.HTTPClient must carry the connection's
 // credentials (providers.NewAuthClient); cfg.BaseURL defaults to

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/ampforge/amp/providers"
 )
@@ -66,6 +69,29 @@ type provider struct{}
 func (provider) Spec() *providers.Spec { return spec }
 
 func (provider) NewConnector(cfg providers.Config) (providers.Connector, error) { return New(cfg) }
+
+// OAuthConfig returns the connect flow's client configuration (see the
+// package function OAuthConfig).
+func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+	return OAuthConfig(clientID, clientSecret, redirectURL, inputs, scopes)
+}
+
+// InspectToken keeps instance_url, id, org_id and user_id, and derives the
+// workspace (the My Domain name, which @amp-labs/react asks for otherwise)
+// from instance_url. Salesforce echoes the granted scopes in `scope`.
+func (provider) InspectToken(_ context.Context, _ *http.Client, _ string, tok *oauth2.Token) (map[string]string, []string, error) {
+	md := TokenMetadata(tok)
+	delete(md, "issued_at") // changes with every refresh; not metadata
+	if u, err := url.Parse(md["instance_url"]); err == nil && u.Hostname() != "" {
+		ws, _, _ := strings.Cut(u.Hostname(), ".my.salesforce.com")
+		md["workspace"] = ws
+	}
+	var granted []string
+	if s, ok := tok.Extra("scope").(string); ok && s != "" {
+		granted = strings.Fields(s)
+	}
+	return md, granted, nil
+}
 
 // New returns a connector for one connection. cfg.BaseURL is the
 // connection's instance_url (see TokenMetadata); cfg.HTTPClient carries its

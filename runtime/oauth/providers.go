@@ -4,13 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"golang.org/x/oauth2"
 
-	"github.com/ampforge/amp/providers/dynamics"
-	"github.com/ampforge/amp/providers/hubspot"
-	"github.com/ampforge/amp/providers/salesforce"
+	"github.com/ampforge/amp/providers"
 )
 
 // Provider is what the flow needs of a provider package: its OAuth client
@@ -26,65 +23,18 @@ type Provider struct {
 	Inspect func(ctx context.Context, client *http.Client, apiBase string, tok *oauth2.Token) (meta map[string]string, granted []string, err error)
 }
 
-// BuiltinProviders returns the flow adapters of amp's providers, keyed by
-// catalog name.
-func BuiltinProviders() map[string]Provider {
-	return map[string]Provider{
-		salesforce.Name: {Config: salesforce.OAuthConfig, Inspect: inspectSalesforce},
-		hubspot.Name:    {Config: hubspot.OAuthConfig, Inspect: inspectHubSpot},
-		dynamics.Name:   {Config: dynamics.OAuthConfig, Inspect: inspectDynamics},
-	}
-}
-
-func scopeField(tok *oauth2.Token) []string {
-	if s, ok := tok.Extra("scope").(string); ok && s != "" {
-		return strings.Fields(s)
-	}
-	return nil
-}
-
-// inspectSalesforce keeps instance_url, id, org_id and user_id, and derives
-// workspace (the My Domain name, which @amp-labs/react asks for otherwise)
-// from instance_url.
-func inspectSalesforce(_ context.Context, _ *http.Client, _ string, tok *oauth2.Token) (map[string]string, []string, error) {
-	md := salesforce.TokenMetadata(tok)
-	delete(md, "issued_at") // changes with every refresh; not metadata
-	if u, err := url.Parse(md["instance_url"]); err == nil && u.Hostname() != "" {
-		host := u.Hostname()
-		ws, _, _ := strings.Cut(host, ".my.salesforce.com")
-		md["workspace"] = ws
-	}
-	return md, scopeField(tok), nil
-}
-
-// inspectHubSpot keeps hub_id, hub_domain and user. HubSpot's v1 token
-// response has neither the portal nor the scopes, so it asks the token
-// info endpoint.
-func inspectHubSpot(ctx context.Context, client *http.Client, apiBase string, tok *oauth2.Token) (map[string]string, []string, error) {
-	md := hubspot.TokenMetadata(tok)
-	if md["hub_id"] == "" || md["scopes"] == "" {
-		info, err := hubspot.TokenInfo(ctx, client, apiBase, tok.AccessToken)
-		if err != nil {
-			return nil, nil, err
-		}
-		for k, v := range info {
-			if md[k] == "" && v != "" {
-				md[k] = v
-			}
+// ProvidersFrom returns the flow adapters of every provider in reg that
+// implements providers.OAuthProvider, keyed by catalog name. The flow
+// knows providers only through the registry.
+func ProvidersFrom(reg *providers.Registry) map[string]Provider {
+	out := map[string]Provider{}
+	for _, name := range reg.Names() {
+		p, _ := reg.Lookup(name)
+		if op, ok := p.(providers.OAuthProvider); ok {
+			out[name] = Provider{Config: op.OAuthConfig, Inspect: op.InspectToken}
 		}
 	}
-	granted := strings.Fields(md["scopes"])
-	delete(md, "scopes")
-	return md, granted, nil
-}
-
-// inspectDynamics keeps the organisation URL and name the token's scope
-// names.
-func inspectDynamics(_ context.Context, _ *http.Client, _ string, tok *oauth2.Token) (map[string]string, []string, error) {
-	md := dynamics.TokenMetadata(tok)
-	granted := strings.Fields(md[dynamics.MetaScope])
-	delete(md, dynamics.MetaScope)
-	return md, granted, nil
+	return out
 }
 
 // rebase moves u to base's scheme and host, keeping its path and query.

@@ -60,7 +60,7 @@ type Config struct {
 	// must be in it and in Providers.
 	Registry *providers.Registry
 	// Providers are the flow adapters by catalog name (nil:
-	// BuiltinProviders()).
+	// ProvidersFrom(Registry)).
 	Providers map[string]Provider
 	// PublicURL is the server's public base URL (https://amp.example.com):
 	// the callback is PublicURL + CallbackPath.
@@ -107,7 +107,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Registry = providers.Default
 	}
 	if cfg.Providers == nil {
-		cfg.Providers = BuiltinProviders()
+		cfg.Providers = ProvidersFrom(cfg.Registry)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
