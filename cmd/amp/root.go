@@ -97,6 +97,7 @@ and ships them.
 		newInitCmd(),
 		newProvidersCmd(),
 		newFakeCmd(),
+		newServeCmd(),
 		newVersionCmd(),
 	)
 	return root

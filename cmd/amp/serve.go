@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ampforge/amp/runtime/seal"
+	"github.com/ampforge/amp/runtime/server"
+)
+
+func newServeCmd() *cobra.Command {
+	var addr, data string
+	var dev bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the amp runtime: the management API on a local SQLite store",
+		Long: `Run the amp runtime: the management API (Ampersand-compatible, under /v1) on a
+SQLite store in the data folder.
+
+On an empty data folder it creates the project "default", an admin API key
+(printed once and written to <data>/admin-api-key, mode 0600) and a sealing
+key in <data>/secret-key unless AMP_SECRET_KEY is set. Back the key up
+separately from the database. SIGINT or SIGTERM shut it down gracefully.`,
+		Args: maxArgs(0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			srv, err := server.New(server.Config{Addr: addr, DataDir: data, DevMode: dev, Logger: log,
+				SecretKeyEnv: os.Getenv(seal.EnvVar)})
+			if err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			defer srv.Close()
+			at, err := srv.Listen()
+			if err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "amp serve: listening on http://%s (data in %s)\n", at, data)
+			if srv.AdminKey != "" {
+				fmt.Fprintf(out, "amp serve: created the admin API key for project %q; it is shown once here and kept in %s:\n  %s\n",
+					server.DefaultProject, srv.AdminKeyPath, srv.AdminKey)
+			}
+			if err := srv.Run(cmd.Context()); err != nil {
+				return &exitError{code: exitFailure, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	cmd.Flags().StringVar(&data, "data", "./amp-data", "data folder (SQLite store, secret key, admin key)")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: allow http:// webhook URLs on loopback hosts")
+	return cmd
+}

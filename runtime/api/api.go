@@ -1,0 +1,305 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/runtime"
+	"github.com/ampforge/amp/runtime/apikey"
+)
+
+// Sealer seals and opens secrets at rest (runtime/seal.Sealer implements
+// it). Purposes and associated data are runtime/seal's.
+type Sealer interface {
+	Seal(purpose string, plaintext, aad []byte) ([]byte, error)
+	Open(purpose string, sealed, aad []byte) ([]byte, error)
+}
+
+// Options configure the API.
+type Options struct {
+	Store  runtime.Store
+	Sealer Sealer
+	// Registry is the provider catalog; nil means providers.Default.
+	Registry *providers.Registry
+	// Logger receives request and error logs; nil discards them. Logs never
+	// hold secrets: no headers, no bodies, API keys in paths redacted.
+	Logger *slog.Logger
+	// DevMode allows http:// webhook URLs on loopback hosts.
+	DevMode bool
+}
+
+// Auth says how a route authenticates.
+type Auth int
+
+const (
+	// AuthKey requires a valid, active X-Api-Key. When the path has a
+	// {projectIdOrName} segment, the project is resolved (by ID, then by
+	// name) and must be the key's own, or the answer is 404.
+	AuthKey Auth = iota
+	// AuthNone serves the route without a key (health, the provider
+	// catalog, an OAuth callback).
+	AuthNone
+)
+
+// Route is one served method and path. Path uses net/http ServeMux
+// wildcards (Go 1.22 patterns), which are also OpenAPI path templates.
+type Route struct {
+	Method  string
+	Path    string
+	Auth    Auth
+	Handler http.Handler
+}
+
+// API serves the management API.
+type API struct {
+	store    runtime.Store
+	sealer   Sealer
+	registry *providers.Registry
+	log      *slog.Logger
+	dev      bool
+	extra    []Route
+	now      func() time.Time
+}
+
+// New returns the API. Options.Store and Options.Sealer are required.
+func New(opts Options) *API {
+	a := &API{store: opts.Store, sealer: opts.Sealer, registry: opts.Registry, log: opts.Logger,
+		dev: opts.DevMode, now: time.Now}
+	if a.registry == nil {
+		a.registry = providers.Default
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	return a
+}
+
+// RouteInfo names a built-in route: its method and path.
+type RouteInfo struct{ Method, Path string }
+
+// Routes lists the built-in routes, in the table's order. The OpenAPI test
+// compares it with schemas/openapi.yaml.
+func Routes() []RouteInfo {
+	out := make([]RouteInfo, len(routes))
+	for i, rt := range routes {
+		out[i] = RouteInfo{rt.method, rt.path}
+	}
+	return out
+}
+
+// AddRoutes adds routes next to the built-in ones, behind the same
+// authentication. Call it before Handler.
+func (a *API) AddRoutes(rs ...Route) { a.extra = append(a.extra, rs...) }
+
+// AllRoutes lists every route Handler serves: the built-in ones, then the
+// added ones.
+func (a *API) AllRoutes() []RouteInfo {
+	out := Routes()
+	for _, rt := range a.extra {
+		out = append(out, RouteInfo{rt.Method, rt.Path})
+	}
+	return out
+}
+
+// ProjectIDFor resolves idOrName for the request's API key (see
+// ResolveProject) and returns the project's ID: the shape runtime/oauth's
+// ConnectConfig.Project expects, for routes that carry the project in
+// their body.
+func (a *API) ProjectIDFor(r *http.Request, idOrName string) (string, error) {
+	p, err := a.ResolveProject(r.Context(), Key(r.Context()), idOrName)
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
+}
+
+// Handler returns the API's http.Handler: every route of the table and the
+// extra routes, with CORS, request logging and problem+json for unknown
+// paths.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		h := rt.handle
+		a.register(mux, rt.method, rt.path, rt.auth, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := h(a, w, r); err != nil {
+				a.WriteError(w, r, err)
+			}
+		}))
+	}
+	for _, rt := range a.extra {
+		a.register(mux, rt.Method, rt.Path, rt.Auth, rt.Handler)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, &Problem{Type: problemTypeBase + runtime.ENOTFOUND, Status: http.StatusNotFound,
+			Detail: "no such route: " + r.Method + " " + redactPath(r.URL.Path)})
+	})
+	return a.cors(a.logRequests(mux))
+}
+
+func (a *API) register(mux *http.ServeMux, method, path string, auth Auth, h http.Handler) {
+	if auth == AuthKey {
+		h = a.authenticate(strings.Contains(path, "{projectIdOrName}"), h)
+	}
+	mux.Handle(method+" "+path, h)
+}
+
+type ctxKey int
+
+const (
+	keyCtx ctxKey = iota
+	projectCtx
+)
+
+// Key returns the API key that authenticated the request, on AuthKey routes.
+func Key(ctx context.Context) *runtime.APIKey {
+	k, _ := ctx.Value(keyCtx).(*runtime.APIKey)
+	return k
+}
+
+// Project returns the project the request's {projectIdOrName} resolved to,
+// on AuthKey routes with that segment.
+func Project(ctx context.Context) *runtime.Project {
+	p, _ := ctx.Value(projectCtx).(*runtime.Project)
+	return p
+}
+
+// authenticate checks X-Api-Key and, when scoped, the path's project.
+func (a *API) authenticate(scoped bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, err := a.apiKey(r)
+		if err != nil {
+			a.WriteError(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), keyCtx, key)
+		if scoped {
+			p, err := a.ResolveProject(r.Context(), key, r.PathValue("projectIdOrName"))
+			if err != nil {
+				a.WriteError(w, r, err)
+				return
+			}
+			ctx = context.WithValue(ctx, projectCtx, p)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+var errUnauthenticated = runtime.Errorf(runtime.EUNAUTHORIZED, "a valid API key is required in the X-Api-Key header")
+
+func (a *API) apiKey(r *http.Request) (*runtime.APIKey, error) {
+	s := r.Header.Get("X-Api-Key")
+	if s == "" || !apikey.Valid(s) {
+		return nil, errUnauthenticated
+	}
+	k, err := a.store.GetAPIKeyByHash(r.Context(), apikey.Hash(s))
+	switch {
+	case runtime.ErrorCode(err) == runtime.ENOTFOUND:
+		return nil, errUnauthenticated
+	case err != nil:
+		return nil, err
+	case !k.Active:
+		return nil, runtime.Errorf(runtime.EUNAUTHORIZED, "this API key is inactive")
+	}
+	return k, nil
+}
+
+// ResolveProject finds the project idOrName names (by ID, then by name) and
+// returns it if it is key's project; any other project is ENOTFOUND, like a
+// missing one. OAuth routes that carry the project in their body use it.
+func (a *API) ResolveProject(ctx context.Context, key *runtime.APIKey, idOrName string) (*runtime.Project, error) {
+	notFound := runtime.Errorf(runtime.ENOTFOUND, "project %q not found", idOrName)
+	if key == nil || idOrName == "" {
+		return nil, notFound
+	}
+	p, err := a.store.GetProject(ctx, idOrName)
+	if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+		p, err = a.store.GetProjectByName(ctx, idOrName)
+	}
+	if runtime.ErrorCode(err) == runtime.ENOTFOUND || (err == nil && p.ID != key.ProjectID) {
+		return nil, notFound
+	}
+	return p, err
+}
+
+// statusWriter records the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (a *API) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		a.log.InfoContext(r.Context(), "request", slog.String("method", r.Method),
+			slog.String("path", redactPath(r.URL.Path)), slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// redactPath hides API keys that a client put in a path (api-keys/{apiKey}
+// accepts the key itself).
+func redactPath(p string) string {
+	if !strings.Contains(p, apikey.Prefix) {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if strings.Contains(s, apikey.Prefix) {
+			segs[i] = apikey.Redact(s)
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// cors lets browser clients (@amp-labs/react) call the API from another
+// origin: no cookies are used, so echoing the origin is safe.
+func (a *API) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, X-Api-Key, X-Amp-Client, X-Amp-Client-Version, Authorization")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLoopback reports whether host (no port) is a loopback name or address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ampforge/amp/manifest"
+	"github.com/ampforge/amp/runtime"
+)
+
+// manifestName names the deployed manifest in diagnostics.
+const manifestName = "amp.yaml"
+
+type integrationJSON struct {
+	ID             string        `json:"id"`
+	ProjectID      string        `json:"projectId"`
+	Name           string        `json:"name"`
+	Provider       string        `json:"provider"`
+	CreateTime     time.Time     `json:"createTime"`
+	UpdateTime     time.Time     `json:"updateTime,omitzero"`
+	LatestRevision *revisionJSON `json:"latestRevision,omitempty"`
+}
+
+type revisionJSON struct {
+	ID          string          `json:"id"`
+	SpecVersion string          `json:"specVersion"`
+	CreateTime  time.Time       `json:"createTime"`
+	Content     json.RawMessage `json:"content"`
+}
+
+func toIntegration(in *runtime.Integration) integrationJSON {
+	out := integrationJSON{ID: in.ID, ProjectID: in.ProjectID, Name: in.Name, Provider: in.Provider,
+		CreateTime: in.CreateTime, UpdateTime: in.UpdateTime}
+	if in.LatestRevision != nil {
+		rev := toRevision(in.LatestRevision)
+		out.LatestRevision = &rev
+	}
+	return out
+}
+
+// toRevision serves a revision's content as JSON (Ampersand's
+// Revision.content, the manifest's integration). Deploys store canonical
+// JSON; content stored as YAML by other writers is converted.
+func toRevision(rev *runtime.Revision) revisionJSON {
+	out := revisionJSON{ID: rev.ID, SpecVersion: rev.SpecVersion, CreateTime: rev.CreateTime, Content: json.RawMessage("{}")}
+	switch {
+	case json.Valid(rev.Content):
+		out.Content = rev.Content
+	default:
+		if f, _ := manifest.Parse(manifestName, rev.Content); f != nil {
+			if b, err := json.Marshal(f.Value); err == nil {
+				out.Content = b
+			}
+		}
+	}
+	return out
+}
+
+// deployIntegrations is integrations:batch: the manifest inline
+// (sourceYaml), validated exactly as `amp validate` does; errors answer 422
+// with the diagnostics. Each integration whose canonical content changed
+// gets a new revision.
+func (a *API) deployIntegrations(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryBool(r, "destructive"); err != nil {
+		return err
+	}
+	var req struct {
+		SourceYaml   *string `json:"sourceYaml"`
+		SourceZipURL *string `json:"sourceZipUrl"`
+	}
+	if err := decode(w, r, maxDeployBody, &req); err != nil {
+		return err
+	}
+	if req.SourceZipURL != nil {
+		return runtime.Errorf(runtime.EINVALID, "sourceZipUrl is not supported by amp; send the manifest as sourceYaml")
+	}
+	if req.SourceYaml == nil || *req.SourceYaml == "" {
+		return badRequest("body", "sourceYaml", "sourceYaml is required: the manifest (amp.yaml) as a string")
+	}
+	f, diags := manifest.Parse(manifestName, []byte(*req.SourceYaml))
+	if f != nil {
+		diags = manifest.Validate(f, manifest.Options{Registry: a.registry})
+	}
+	if f == nil || diags.HasErrors() {
+		return a.manifestProblem(w, f, diags)
+	}
+	ints, _ := f.Value.(map[string]any)["integrations"].([]any)
+	deploys := make([]runtime.IntegrationDeploy, 0, len(f.Manifest.Integrations))
+	for i, in := range f.Manifest.Integrations {
+		if i >= len(ints) {
+			break
+		}
+		// Canonical content: JSON with sorted keys, so formatting and
+		// comments do not make a new revision.
+		content, err := json.Marshal(ints[i])
+		if err != nil {
+			return fmt.Errorf("encode integration %s: %w", in.Name, err)
+		}
+		deploys = append(deploys, runtime.IntegrationDeploy{Name: in.Name, Provider: in.Provider,
+			SpecVersion: f.Manifest.SpecVersion, Content: content, Hash: runtime.ContentHash(content)})
+	}
+	if len(deploys) == 0 {
+		return runtime.Errorf(runtime.EINVALID, "the manifest has no integrations")
+	}
+	results, err := a.store.DeployIntegrations(r.Context(), Project(r.Context()).ID, deploys)
+	if err != nil {
+		return err
+	}
+	out := make([]integrationJSON, len(results))
+	for i := range results {
+		out[i] = toIntegration(&results[i].Integration)
+		a.log.InfoContext(r.Context(), "deployed integration", "project", Project(r.Context()).ID,
+			"integration", results[i].Integration.Name, "created", results[i].Created, "changed", results[i].Changed)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// manifestProblem answers 422 with the manifest's diagnostics: causes for
+// clients that read them (one line per error), and the `amp validate
+// --format json` report under diagnostics.
+func (a *API) manifestProblem(w http.ResponseWriter, f *manifest.File, diags manifest.Diagnostics) error {
+	var buf bytes.Buffer
+	src := manifest.Sources{}
+	if f != nil {
+		src[manifestName] = f
+	}
+	if err := manifest.WriteDiagnostics(&buf, manifest.FormatJSON, diags, src); err != nil {
+		return fmt.Errorf("write diagnostics: %w", err)
+	}
+	p := &Problem{Type: problemTypeBase + "invalid_manifest", Status: http.StatusUnprocessableEntity,
+		Detail: "the manifest is invalid: " + manifest.Summary(diags), Diagnostics: json.RawMessage(bytes.TrimSpace(buf.Bytes())),
+		Remedy: "run `amp validate` on the manifest and fix the errors"}
+	for _, d := range diags {
+		if d.Severity == manifest.SeverityError {
+			p.Causes = append(p.Causes, d.String())
+		}
+	}
+	WriteProblem(w, p)
+	return nil
+}
+
+func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request) error {
+	ints, err := a.store.ListIntegrations(r.Context(), Project(r.Context()).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]integrationJSON, len(ints))
+	for i, in := range ints {
+		out[i] = toIntegration(in)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// integration resolves the path's integration by ID, then by name.
+func (a *API) integration(r *http.Request) (*runtime.Integration, error) {
+	ref := r.PathValue("integrationIdOrName")
+	if ref == "" {
+		ref = r.PathValue("integrationId")
+	}
+	projectID := Project(r.Context()).ID
+	in, err := a.store.GetIntegration(r.Context(), projectID, ref)
+	if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+		in, err = a.store.GetIntegrationByName(r.Context(), projectID, ref)
+	}
+	if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+		return nil, runtime.Errorf(runtime.ENOTFOUND, "integration %q not found", ref)
+	}
+	return in, err
+}
+
+func (a *API) getIntegration(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.integration(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toIntegration(in))
+	return nil
+}
+
+func (a *API) listRevisions(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.integration(r)
+	if err != nil {
+		return err
+	}
+	revs, err := a.store.ListRevisions(r.Context(), in.ProjectID, in.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]revisionJSON, len(revs))
+	for i, rev := range revs {
+		out[i] = toRevision(rev)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) getRevision(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.integration(r)
+	if err != nil {
+		return err
+	}
+	rev, err := a.store.GetRevision(r.Context(), in.ProjectID, in.ID, r.PathValue("revisionId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toRevision(rev))
+	return nil
+}

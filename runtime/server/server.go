@@ -1,0 +1,293 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ampforge/amp/runtime"
+	"github.com/ampforge/amp/runtime/api"
+	"github.com/ampforge/amp/runtime/apikey"
+	"github.com/ampforge/amp/runtime/seal"
+	"github.com/ampforge/amp/runtime/sqlite"
+)
+
+// File names in the data folder.
+const (
+	DBFileName       = "amp.db"
+	AdminKeyFileName = "admin-api-key"
+	// DefaultProject is the project created on an empty store.
+	DefaultProject = "default"
+)
+
+// shutdownTimeout bounds the graceful shutdown of Run.
+const shutdownTimeout = 15 * time.Second
+
+// Config configures a server.
+type Config struct {
+	// Addr is the listen address (host:port); ":0" picks a free port.
+	Addr string
+	// DataDir holds amp.db, the secret-key file (unless SecretKeyEnv is
+	// set) and admin-api-key. Created (0700) if missing.
+	DataDir string
+	// DevMode allows http:// webhook URLs on loopback hosts.
+	DevMode bool
+	// Logger receives structured logs; nil means JSON to stderr. Logs never
+	// hold secrets.
+	Logger *slog.Logger
+	// SecretKeyEnv is the value of AMP_SECRET_KEY (the caller passes
+	// os.Getenv(seal.EnvVar)); empty means the key file in DataDir, created
+	// on first start.
+	SecretKeyEnv string
+	// Extensions add routes next to the management API, behind its
+	// authentication (api.Route.Auth). Each is called once by New with the
+	// wiring (store, sealer, API); runtime/oauth plugs in here.
+	Extensions []Extension
+}
+
+// Extension builds extra routes from the server's wiring.
+type Extension func(Wiring) ([]api.Route, error)
+
+// Wiring is what an Extension may use.
+type Wiring struct {
+	Store  runtime.Store
+	Sealer *seal.Sealer
+	// API gives ProjectIDFor, ResolveProject and WriteError, so extra
+	// routes authorise and answer errors exactly like the built-in ones.
+	API     *api.API
+	Logger  *slog.Logger
+	DevMode bool
+}
+
+// Server is a running amp runtime.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   runtime.Store
+	sealer  *seal.Sealer
+	handler http.Handler
+	api     *api.API
+
+	// AdminKey is the admin API key minted on first start, empty otherwise.
+	// The caller prints it once; it is also in AdminKeyPath.
+	AdminKey string
+	// AdminKeyPath is <data>/admin-api-key.
+	AdminKeyPath string
+	// KeyCreated is true when the sealing key file was created by New.
+	KeyCreated bool
+
+	mu       sync.Mutex
+	listener net.Listener
+}
+
+// New opens the data folder and returns a server ready to Run (or to serve
+// in-process through Handler). Close it when done.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: no data folder")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	key, created, err := seal.LoadKey(cfg.SecretKeyEnv, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("load the secret key: %w", err)
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, sealer: sealer, KeyCreated: created,
+		AdminKeyPath: filepath.Join(cfg.DataDir, AdminKeyFileName)}
+	if created {
+		s.log.Warn("created a new secret key; back it up separately from the database",
+			"path", filepath.Join(cfg.DataDir, seal.KeyFileName), "keyId", sealer.KeyID())
+	}
+	ctx := context.Background()
+	dbPath := filepath.Join(cfg.DataDir, DBFileName)
+	// Create the database file owner-only; SQLite gives its -wal and -shm
+	// files the same mode.
+	if f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	store, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("open the store: %w", err)
+	}
+	s.store = store
+	if err := s.bootstrap(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	a := api.New(api.Options{Store: store, Sealer: sealer, Logger: cfg.Logger, DevMode: cfg.DevMode})
+	for _, ext := range cfg.Extensions {
+		rs, err := ext(Wiring{Store: store, Sealer: sealer, API: a, Logger: cfg.Logger, DevMode: cfg.DevMode})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("server extension: %w", err)
+		}
+		a.AddRoutes(rs...)
+	}
+	s.api = a
+	s.handler = a.Handler()
+	return s, nil
+}
+
+// bootstrap creates the default project on an empty store, and an admin key
+// when the only project has none (a first start, or one interrupted between
+// the project and its key).
+func (s *Server) bootstrap(ctx context.Context) error {
+	projects, err := s.store.ListProjects(ctx)
+	if err != nil {
+		return fmt.Errorf("list projects: %w", err)
+	}
+	if len(projects) == 0 {
+		p := &runtime.Project{Name: DefaultProject, AppName: "amp"}
+		if err := s.store.CreateProject(ctx, p); err != nil {
+			return fmt.Errorf("create the default project: %w", err)
+		}
+		s.log.Info("created project", "project", p.Name, "id", p.ID)
+		projects = []*runtime.Project{p}
+	}
+	if len(projects) != 1 {
+		return nil
+	}
+	keys, err := s.store.ListAPIKeys(ctx, projects[0].ID)
+	if err != nil {
+		return fmt.Errorf("list API keys: %w", err)
+	}
+	if len(keys) > 0 {
+		return nil
+	}
+	plaintext, hash := apikey.Generate()
+	// The file first: a key in the store that nobody knows would lock the
+	// operator out.
+	if err := writeSecretFile(s.AdminKeyPath, plaintext+"\n"); err != nil {
+		return err
+	}
+	k := &runtime.APIKey{ProjectID: projects[0].ID, KeyHash: hash, Label: "admin", Scopes: []string{"full"}, Active: true}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return fmt.Errorf("create the admin API key: %w", err)
+	}
+	s.AdminKey = plaintext
+	s.log.Info("created admin API key", "project", projects[0].Name, "key", apikey.Redact(plaintext), "path", s.AdminKeyPath)
+	return nil
+}
+
+// writeSecretFile writes data to path with mode 0600, replacing it.
+func writeSecretFile(path, data string) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.WriteString(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Handler returns the server's HTTP handler, for in-process tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists every route the server serves (built-in and extensions).
+func (s *Server) Routes() []api.RouteInfo { return s.api.AllRoutes() }
+
+// Store returns the server's store (for admin commands and tests).
+func (s *Server) Store() runtime.Store { return s.store }
+
+// Sealer returns the server's sealer, for components wired next to the API
+// (runtime/oauth seals tokens with it).
+func (s *Server) Sealer() *seal.Sealer { return s.sealer }
+
+// Listen binds Config.Addr and returns the address; Run then serves on it.
+// Calling it is optional: Run listens itself when needed.
+func (s *Server) Listen() (net.Addr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		addr := s.cfg.Addr
+		if addr == "" {
+			addr = "127.0.0.1:8080"
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		s.listener = l
+	}
+	return s.listener.Addr(), nil
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to 15 seconds) and returns.
+// It does not close the store; Close does.
+func (s *Server) Run(ctx context.Context) error {
+	addr, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(s.listener) }()
+	s.log.Info("listening", "addr", addr.String(), "dataDir", s.cfg.DataDir, "dev", s.cfg.DevMode)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// Close releases the store. Call it after Run has returned.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.listener != nil {
+		s.listener.Close()
+	}
+	s.mu.Unlock()
+	return s.store.Close()
+}
