@@ -11,6 +11,7 @@ import (
 	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/apikey"
+	"github.com/ampforge/amp/runtime/oauth"
 )
 
 // Sealer seals and opens secrets at rest (runtime/seal.Sealer implements
@@ -31,6 +32,9 @@ type Options struct {
 	Logger *slog.Logger
 	// DevMode allows http:// webhook URLs on loopback hosts.
 	DevMode bool
+	// OAuth imports tokens (connections:generate) and re-authorises
+	// connections (:oauth-update); nil answers those routes 500.
+	OAuth *oauth.Service
 }
 
 // Auth says how a route authenticates.
@@ -62,6 +66,7 @@ type API struct {
 	registry *providers.Registry
 	log      *slog.Logger
 	dev      bool
+	oauth    *oauth.Service
 	extra    []Route
 	now      func() time.Time
 }
@@ -69,7 +74,7 @@ type API struct {
 // New returns the API. Options.Store and Options.Sealer are required.
 func New(opts Options) *API {
 	a := &API{store: opts.Store, sealer: opts.Sealer, registry: opts.Registry, log: opts.Logger,
-		dev: opts.DevMode, now: time.Now}
+		dev: opts.DevMode, oauth: opts.OAuth, now: time.Now}
 	if a.registry == nil {
 		a.registry = providers.Default
 	}

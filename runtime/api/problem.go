@@ -82,6 +82,10 @@ func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteProblem(w, bad.problem())
 		return
 	}
+	if isOAuthBadRequest(err) {
+		WriteProblem(w, (&requestError{status: http.StatusBadRequest, in: "body", detail: runtime.ErrorMessage(err)}).problem())
+		return
+	}
 	code := runtime.ErrorCode(err)
 	status := errorStatus(code)
 	if status == http.StatusInternalServerError {

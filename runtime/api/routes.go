@@ -43,6 +43,13 @@ var routes = []route{
 	{"PATCH", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, (*API).patchInstallation},
 	{"DELETE", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, (*API).deleteInstallation},
 
+	{"GET", p + "/connections", AuthKey, (*API).listConnections},
+	{"POST", p + "/connections:generate", AuthKey, (*API).generateConnection},
+	{"GET", p + "/connections/{connectionId}", AuthKey, (*API).getConnection},
+	// Also {connectionId}:oauth-update, which ServeMux cannot match apart.
+	{"PATCH", p + "/connections/{connectionId}", AuthKey, (*API).patchConnection},
+	{"DELETE", p + "/connections/{connectionId}", AuthKey, (*API).deleteConnection},
+
 	{"GET", p + "/destinations", AuthKey, (*API).listDestinations},
 	{"POST", p + "/destinations", AuthKey, (*API).createDestination},
 	{"GET", p + "/destinations/{destination}", AuthKey, (*API).getDestination},

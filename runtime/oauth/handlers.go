@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -15,6 +16,11 @@ import (
 
 	"github.com/ampforge/amp/runtime"
 )
+
+// ErrBadRequest wraps the errors ConnectHandler finds in the request itself
+// (malformed JSON, an unknown or a missing field), so that an Error writer
+// can answer them 400 rather than as refused content.
+var ErrBadRequest = errors.New("oauth: bad request")
 
 // ConnectConfig is what ConnectHandler needs from the server.
 type ConnectConfig struct {
@@ -65,16 +71,16 @@ func (s *Service) ConnectHandler(cc ConnectConfig) http.HandlerFunc {
 		dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {
-			writeErr(w, r, runtime.Errorf(runtime.EINVALID, "invalid request body: %s", strings.TrimPrefix(err.Error(), "json: ")))
+			writeErr(w, r, fmt.Errorf("%w: %w", ErrBadRequest, runtime.Errorf(runtime.EINVALID, "invalid request body: %s", strings.TrimPrefix(err.Error(), "json: "))))
 			return
 		}
 		if dec.More() {
-			writeErr(w, r, runtime.Errorf(runtime.EINVALID, "invalid request body: more than one JSON value"))
+			writeErr(w, r, fmt.Errorf("%w: %w", ErrBadRequest, runtime.Errorf(runtime.EINVALID, "invalid request body: more than one JSON value")))
 			return
 		}
 		for _, f := range []struct{ name, v string }{{"projectIdOrName", b.ProjectIDOrName}, {"provider", b.Provider}, {"groupRef", b.GroupRef}, {"consumerRef", b.ConsumerRef}} {
 			if f.v == "" {
-				writeErr(w, r, runtime.Errorf(runtime.EINVALID, "%s is required", f.name))
+				writeErr(w, r, fmt.Errorf("%w: %w", ErrBadRequest, runtime.Errorf(runtime.EINVALID, "%s is required", f.name)))
 				return
 			}
 		}

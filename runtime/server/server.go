@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/api"
 	"github.com/ampforge/amp/runtime/apikey"
+	"github.com/ampforge/amp/runtime/oauth"
 	"github.com/ampforge/amp/runtime/seal"
 	"github.com/ampforge/amp/runtime/sqlite"
 )
@@ -26,6 +29,12 @@ const (
 	// DefaultProject is the project created on an empty store.
 	DefaultProject = "default"
 )
+
+// defaultAddr is where a server listens when Config.Addr is empty.
+const defaultAddr = "127.0.0.1:8080"
+
+// sweepInterval is how often Run deletes expired OAuth states.
+const sweepInterval = 10 * time.Minute
 
 // shutdownTimeout bounds the graceful shutdown of Run.
 const shutdownTimeout = 15 * time.Second
@@ -46,9 +55,22 @@ type Config struct {
 	// os.Getenv(seal.EnvVar)); empty means the key file in DataDir, created
 	// on first start.
 	SecretKeyEnv string
+	// PublicURL is the server's base URL as browsers and providers reach it
+	// (https://amp.example.com): the OAuth callback, the redirect URI to
+	// register with provider apps, is PublicURL + oauth.CallbackPath.
+	// Empty means http://<Addr> (localhost for an empty or wildcard host;
+	// with port 0, New binds the listener to learn the port).
+	PublicURL string
+	// OAuthEndpoints moves a provider's OAuth endpoints to another base URL,
+	// by catalog name (oauth.Config.Endpoints): for the fakes. Empty for
+	// real providers.
+	OAuthEndpoints map[string]string
+	// OAuthHTTPClient calls token endpoints (nil: http.DefaultClient).
+	OAuthHTTPClient *http.Client
 	// Extensions add routes next to the management API, behind its
 	// authentication (api.Route.Auth). Each is called once by New with the
-	// wiring (store, sealer, API); runtime/oauth plugs in here.
+	// wiring (store, sealer, API, OAuth service). The OAuth routes
+	// (oauth-connect, the callback) are always mounted, before these.
 	Extensions []Extension
 }
 
@@ -64,6 +86,8 @@ type Wiring struct {
 	API     *api.API
 	Logger  *slog.Logger
 	DevMode bool
+	// OAuth is the server's OAuth service (connect flow, token sources).
+	OAuth *oauth.Service
 }
 
 // Server is a running amp runtime.
@@ -74,6 +98,7 @@ type Server struct {
 	sealer  *seal.Sealer
 	handler http.Handler
 	api     *api.API
+	oauth   *oauth.Service
 
 	// AdminKey is the admin API key minted on first start, empty otherwise.
 	// The caller prints it once; it is also in AdminKeyPath.
@@ -129,11 +154,24 @@ func New(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	a := api.New(api.Options{Store: store, Sealer: sealer, Logger: cfg.Logger, DevMode: cfg.DevMode})
+	publicURL, err := s.publicURL()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	svc, err := oauth.New(oauth.Config{Store: store, Sealer: sealer, PublicURL: publicURL,
+		Endpoints: cfg.OAuthEndpoints, HTTPClient: cfg.OAuthHTTPClient})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	s.oauth = svc
+	a := api.New(api.Options{Store: store, Sealer: sealer, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
+	a.AddRoutes(oauthRoutes(a, svc)...)
 	for _, ext := range cfg.Extensions {
-		rs, err := ext(Wiring{Store: store, Sealer: sealer, API: a, Logger: cfg.Logger, DevMode: cfg.DevMode})
+		rs, err := ext(Wiring{Store: store, Sealer: sealer, API: a, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
 		if err != nil {
-			store.Close()
+			s.Close() // the store, and the listener publicURL may have bound
 			return nil, fmt.Errorf("server extension: %w", err)
 		}
 		a.AddRoutes(rs...)
@@ -141,6 +179,51 @@ func New(cfg Config) (*Server, error) {
 	s.api = a
 	s.handler = a.Handler()
 	return s, nil
+}
+
+// oauthRoutes are the connect flow's two routes: oauth-connect behind the
+// API key (the project in its body), the callback without one (the state is
+// the credential).
+func oauthRoutes(a *api.API, svc *oauth.Service) []api.Route {
+	connect := svc.ConnectHandler(oauth.ConnectConfig{Project: a.ProjectIDFor, Scopes: a.ProviderScopes, Error: a.WriteError})
+	return []api.Route{
+		{Method: http.MethodPost, Path: "/v1/oauth-connect", Auth: api.AuthKey, Handler: connect},
+		{Method: http.MethodGet, Path: oauth.CallbackPath, Auth: api.AuthNone, Handler: svc.CallbackHandler()},
+	}
+}
+
+// publicURL returns Config.PublicURL, or http://<addr> with localhost for
+// an empty or wildcard host. Port 0 binds the listener to learn the port.
+func (s *Server) publicURL() (string, error) {
+	if s.cfg.PublicURL != "" {
+		u, err := url.Parse(s.cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("public URL %q: want http(s)://host[:port]", s.cfg.PublicURL)
+		}
+		return strings.TrimRight(s.cfg.PublicURL, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(s.listenAddr())
+	if err != nil {
+		return "", fmt.Errorf("listen address %q: %w", s.listenAddr(), err)
+	}
+	if port == "0" {
+		addr, err := s.Listen()
+		if err != nil {
+			return "", err
+		}
+		_, port, _ = net.SplitHostPort(addr.String())
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+func (s *Server) listenAddr() string {
+	if s.cfg.Addr == "" {
+		return defaultAddr
+	}
+	return s.cfg.Addr
 }
 
 // bootstrap creates the default project on an empty store, and an admin key
@@ -220,6 +303,15 @@ func (s *Server) Routes() []api.RouteInfo { return s.api.AllRoutes() }
 // Store returns the server's store (for admin commands and tests).
 func (s *Server) Store() runtime.Store { return s.store }
 
+// OAuth returns the server's OAuth service: token sources and HTTP clients
+// for connections (one per process, so refreshes stay single-flight).
+func (s *Server) OAuth() *oauth.Service { return s.oauth }
+
+// PublicURL is the base URL the OAuth callback is built from.
+func (s *Server) PublicURL() string {
+	return strings.TrimSuffix(s.oauth.CallbackURL(), oauth.CallbackPath)
+}
+
 // Sealer returns the server's sealer, for components wired next to the API
 // (runtime/oauth seals tokens with it).
 func (s *Server) Sealer() *seal.Sealer { return s.sealer }
@@ -230,10 +322,7 @@ func (s *Server) Listen() (net.Addr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listener == nil {
-		addr := s.cfg.Addr
-		if addr == "" {
-			addr = "127.0.0.1:8080"
-		}
+		addr := s.listenAddr()
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -262,6 +351,16 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.listener) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		s.sweep(sweepCtx, sweepInterval)
+	}()
+	defer func() {
+		stopSweep()
+		<-swept
+	}()
 	s.log.Info("listening", "addr", addr.String(), "dataDir", s.cfg.DataDir, "dev", s.cfg.DevMode)
 	select {
 	case err := <-errc:
@@ -280,6 +379,27 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// sweep deletes expired OAuth states at start and then every interval,
+// until ctx is done.
+func (s *Server) sweep(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.oauth.SweepStates(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("sweep expired OAuth states", "err", err)
+		case n > 0:
+			s.log.Info("swept expired OAuth states", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases the store. Call it after Run has returned.

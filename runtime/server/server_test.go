@@ -163,7 +163,7 @@ func TestAuth(t *testing.T) {
 	e.must(200, "GET", "/v1/projects/default", nil).json(t, &a)
 	_, keyB := e.project("other")
 	fill := strings.NewReplacer("{integrationIdOrName}", "x", "{integrationId}", "x", "{revisionId}", "x",
-		"{installationId}", "x", "{providerAppId}", "x", "{destination}", "x", "{apiKey}", "x")
+		"{installationId}", "x", "{providerAppId}", "x", "{destination}", "x", "{apiKey}", "x", "{connectionId}", "x")
 	n := 0
 	for _, rt := range api.Routes() {
 		if !strings.Contains(rt.Path, "{projectIdOrName}") {
@@ -598,7 +598,8 @@ func TestExtension(t *testing.T) {
 	if r := e.do("POST", "/v1/echo-project?p=default", other, nil); r.status != 404 {
 		t.Errorf("extension with another project's key = %d %s", r.status, r.body)
 	}
-	if n := len(srv.Routes()); n != len(api.Routes())+1 {
-		t.Errorf("Routes() has %d routes, want built-ins + 1", n)
+	// Built-ins, the two OAuth routes, then the extension's.
+	if n := len(srv.Routes()); n != len(api.Routes())+3 {
+		t.Errorf("Routes() has %d routes, want built-ins + 3", n)
 	}
 }
