@@ -98,6 +98,12 @@ and ships them.
 		newProvidersCmd(),
 		newFakeCmd(),
 		newServeCmd(),
+		newDeployCmd(),
+		newProviderAppCmd(),
+		newDestinationCmd(),
+		newIntegrationsCmd(),
+		newInstallationsCmd(),
+		newConnectionsCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Environment variables that configure the API client; the flags of the
+// same names win over them.
+const (
+	envServer  = "AMP_SERVER"
+	envAPIKey  = "AMP_API_KEY"
+	envProject = "AMP_PROJECT"
+)
+
+// defaultServer is where `amp serve` listens by default.
+const defaultServer = "http://127.0.0.1:8080"
+
+// maxResponse bounds what the client reads of one response.
+const maxResponse = 32 << 20
+
+// clientFlags are the connection flags of every command that talks to the
+// runtime API.
+type clientFlags struct {
+	server, apiKey, project string
+}
+
+func addClientFlags(cmd *cobra.Command, f *clientFlags) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.server, "server", "", "URL of the amp server (default $"+envServer+", else "+defaultServer+")")
+	fl.StringVar(&f.apiKey, "api-key", "", "API key (default $"+envAPIKey+"; amp serve writes the admin key to <data>/admin-api-key)")
+	fl.StringVar(&f.project, "project", "", "project ID or name (default $"+envProject+", else default)")
+}
+
+// apiClient calls the runtime's management API for one project.
+type apiClient struct {
+	base    *url.URL
+	apiKey  string
+	project string
+	hc      *http.Client
+}
+
+// newClient resolves flags, then environment, then defaults. A missing API
+// key or a malformed server URL is a usage error (exit 2).
+func (f clientFlags) newClient() (*apiClient, error) {
+	server := firstNonEmpty(f.server, os.Getenv(envServer), defaultServer)
+	key := firstNonEmpty(f.apiKey, os.Getenv(envAPIKey))
+	project := firstNonEmpty(f.project, os.Getenv(envProject), "default")
+	u, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageErrorf("--server %q is not an http:// or https:// URL", server)
+	}
+	if key == "" {
+		return nil, usageErrorf("no API key: pass --api-key or set %s (amp serve wrote the admin key to <data>/admin-api-key)", envAPIKey)
+	}
+	return &apiClient{base: u, apiKey: key, project: project, hc: &http.Client{Timeout: 60 * time.Second}}, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// projectPath returns /v1/projects/{project} followed by the escaped
+// segments.
+func (c *apiClient) projectPath(segments ...string) string {
+	p := "/v1/projects/" + url.PathEscape(c.project)
+	for _, s := range segments {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
+}
+
+// apiProblem is an application/problem+json answer.
+type apiProblem struct {
+	Status int      `json:"status"`
+	Title  string   `json:"title"`
+	Detail string   `json:"detail"`
+	Causes []string `json:"causes"`
+	Remedy string   `json:"remedy"`
+	Issues []struct {
+		In     string `json:"in"`
+		Name   string `json:"name"`
+		Detail string `json:"detail"`
+	} `json:"issues"`
+}
+
+// errNotFound is wrapped by do's error on a 404, so callers can tell a
+// missing resource from a failure.
+var errNotFound = errors.New("not found")
+
+// requestError is a 4xx or 5xx answer, printed as the server described it.
+type requestError struct {
+	method, path string
+	problem      apiProblem
+}
+
+func (e *requestError) Error() string {
+	p := e.problem
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %d %s", e.method, e.path, p.Status, firstNonEmpty(p.Title, http.StatusText(p.Status)))
+	if p.Detail != "" {
+		b.WriteString(": " + p.Detail)
+	}
+	for _, c := range p.Causes {
+		if c != p.Detail {
+			b.WriteString("\n  - " + c)
+		}
+	}
+	if p.Remedy != "" {
+		b.WriteString("\n" + p.Remedy)
+	}
+	if p.Status == http.StatusUnauthorized {
+		fmt.Fprintf(&b, "\ncheck --api-key or %s", envAPIKey)
+	}
+	return b.String()
+}
+
+// Unwrap gives Main the exit status (1) and message, and errors.Is
+// errNotFound on a 404.
+func (e *requestError) Unwrap() []error {
+	errs := []error{&exitError{code: exitFailure, msg: e.Error()}}
+	if e.problem.Status == http.StatusNotFound {
+		errs = append(errs, errNotFound)
+	}
+	return errs
+}
+
+// do sends body (JSON-encoded unless nil) and decodes a 2xx answer into out
+// (when not nil). Errors are exitErrors: 2 when the server cannot be
+// reached, 1 when it answered an error (wrapping errNotFound on a 404).
+func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	u := *c.base
+	u.Path = c.base.Path + path
+	u.RawPath = c.base.Path + path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	req.Header.Set("X-Api-Key", c.apiKey)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: exitFailure, msg: ctx.Err().Error()}
+		}
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("cannot reach the amp server at %s: %v\nIs it running? Start it with 'amp serve', or point --server or %s at it.",
+			c.base.Redacted(), rootCause(err), envServer)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("%s %s: reading the answer: %v", method, path, err)}
+	}
+	if resp.StatusCode >= 300 {
+		re := &requestError{method: method, path: path}
+		if json.Unmarshal(data, &re.problem) != nil || re.problem.Status == 0 {
+			re.problem = apiProblem{Status: resp.StatusCode, Detail: snippet(data)}
+		}
+		re.problem.Status = resp.StatusCode
+		return re
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("%s %s: unexpected answer: %v", method, path, err)}
+	}
+	return nil
+}
+
+// rootCause strips url.Error's "Get \"http://...\":" prefix, which repeats
+// the URL.
+func rootCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
