@@ -68,8 +68,18 @@ type API struct {
 	dev      bool
 	oauth    *oauth.Service
 	extra    []Route
+	hydrate  http.Handler
 	now      func() time.Time
 }
+
+// HydratePath is the route GET .../revisions/{revisionId}:hydrate. ServeMux
+// cannot tell it from the revision route, so that route hands requests with
+// the suffix to the handler SetHydrate installs.
+const HydratePath = "/v1/projects/{projectIdOrName}/integrations/{integrationId}/revisions/{revisionId}:hydrate"
+
+// SetHydrate installs the handler of HydratePath (runtime/introspect). It
+// runs behind the revision route's authentication.
+func (a *API) SetHydrate(h http.Handler) { a.hydrate = h }
 
 // New returns the API. Options.Store and Options.Sealer are required.
 func New(opts Options) *API {
@@ -107,6 +117,9 @@ func (a *API) AllRoutes() []RouteInfo {
 	out := Routes()
 	for _, rt := range a.extra {
 		out = append(out, RouteInfo{rt.Method, rt.Path})
+	}
+	if a.hydrate != nil {
+		out = append(out, RouteInfo{http.MethodGet, HydratePath})
 	}
 	return out
 }

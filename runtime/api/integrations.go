@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ampforge/amp/manifest"
@@ -200,6 +201,13 @@ func (a *API) listRevisions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getRevision(w http.ResponseWriter, r *http.Request) error {
+	if strings.HasSuffix(r.PathValue("revisionId"), ":hydrate") {
+		if a.hydrate == nil {
+			return runtime.Errorf(runtime.ENOTFOUND, "hydrate is not available on this server")
+		}
+		a.hydrate.ServeHTTP(w, r)
+		return nil
+	}
 	in, err := a.integration(r)
 	if err != nil {
 		return err

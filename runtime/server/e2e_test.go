@@ -46,6 +46,9 @@ type e2eProvider struct {
 	metadata map[string]any
 	// objects is the installation's read config, with field mappings.
 	objects map[string]any
+	// customField is a custom field the fake customer has, which the
+	// hydrated revision must describe.
+	customField string
 }
 
 // live is a server started with Run on a free port, over HTTP.
@@ -205,15 +208,15 @@ func TestEndToEnd(t *testing.T) {
 	kit := fakekit.Options{ClientID: e2eClientID, ClientSecret: e2eClientSecret, Records: 3,
 		Limits: fakekit.Limits{Daily: -1, Window: -1, SearchPerSecond: -1, Concurrency: -1}}
 	provs := []*e2eProvider{
-		{name: salesforce.Name, manifest: "../../testdata/ampersand-samples/amp-labs__samples__salesforce__amp.yaml", scope: "api",
+		{name: salesforce.Name, customField: "tier__c", manifest: "../../testdata/ampersand-samples/amp-labs__samples__salesforce__amp.yaml", scope: "api",
 			srv: httptest.NewServer(sffake.New(sffake.Options{Options: kit})),
 			objects: map[string]any{"account": map[string]any{"objectName": "account", "selectedFields": map[string]bool{"phone": true},
 				"selectedFieldMappings": map[string]string{"country": "billingcountry"}}}},
-		{name: hubspot.Name, manifest: "../../testdata/ampersand-samples/amp-labs__samples__hubspot__amp.yaml", scope: "crm.objects.companies.read",
+		{name: hubspot.Name, customField: "favorite_color", manifest: "../../testdata/ampersand-samples/amp-labs__samples__hubspot__amp.yaml", scope: "crm.objects.companies.read",
 			srv: httptest.NewServer(hsfake.New(hsfake.Options{Options: kit})),
 			objects: map[string]any{"companies": map[string]any{"objectName": "companies", "selectedFields": map[string]bool{"domain": true},
 				"selectedFieldMappings": map[string]string{"priority": "hs_lead_status"}}}},
-		{name: dynamics.Name, manifest: "../../examples/dynamics/amp.yaml", scope: "https://contoso.crm.dynamics.com/user_impersonation",
+		{name: dynamics.Name, customField: "new_tier", manifest: "../../examples/dynamics/amp.yaml", scope: "https://contoso.crm.dynamics.com/user_impersonation",
 			srv:      httptest.NewServer(dynfake.New(dynfake.Options{Options: kit})),
 			metadata: map[string]any{"workspace": map[string]string{"value": "contoso", "source": "input"}},
 			objects: map[string]any{"accounts": map[string]any{"objectName": "accounts", "selectedFields": map[string]bool{"telephone1": true},
@@ -284,6 +287,29 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s: installation %+v", p.name, in)
 		}
 		installs[p.name] = in
+
+		// The installation UI reads the revision hydrated with this
+		// customer's schema: the fake's custom field is among the fields.
+		var hydrated struct {
+			Content struct {
+				Read struct {
+					Objects []struct {
+						ObjectName        string                     `json:"objectName"`
+						AllFieldsMetadata map[string]json.RawMessage `json:"allFieldsMetadata"`
+					} `json:"objects"`
+				} `json:"read"`
+			} `json:"content"`
+		}
+		l.must(200, "GET", proj+"/integrations/"+ints[0].ID+"/revisions/"+ints[0].LatestRevision.ID+":hydrate?connectionId="+c.ID, nil, &hydrated)
+		found := false
+		for _, o := range hydrated.Content.Read.Objects {
+			if meta, ok := o.AllFieldsMetadata[p.customField]; ok && strings.Contains(string(meta), `"isCustom":true`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: hydrated revision lacks the custom field %s: %+v", p.name, p.customField, hydrated)
+		}
 	}
 	// Provider metadata was captured from each token.
 	if v := conns[salesforce.Name].ProviderMetadata["instance_url"].Value; v == "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/api"
 	"github.com/ampforge/amp/runtime/apikey"
+	"github.com/ampforge/amp/runtime/introspect"
 	"github.com/ampforge/amp/runtime/oauth"
 	"github.com/ampforge/amp/runtime/seal"
 	"github.com/ampforge/amp/runtime/sqlite"
@@ -168,6 +169,15 @@ func New(cfg Config) (*Server, error) {
 	s.oauth = svc
 	a := api.New(api.Options{Store: store, Sealer: sealer, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
 	a.AddRoutes(oauthRoutes(a, svc)...)
+	// Introspection describes customers' schemas through their connections:
+	// object metadata and hydrated revisions for the installation UI.
+	isvc, err := introspect.New(introspect.Config{Store: store, Clients: svc, BaseURLs: cfg.OAuthEndpoints})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("introspect: %w", err)
+	}
+	a.AddRoutes(introspect.Routes(isvc, a)...)
+	a.SetHydrate(http.HandlerFunc(introspect.NewHandlers(isvc, a).ServeHydrate))
 	for _, ext := range cfg.Extensions {
 		rs, err := ext(Wiring{Store: store, Sealer: sealer, API: a, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
 		if err != nil {

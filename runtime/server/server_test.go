@@ -598,8 +598,9 @@ func TestExtension(t *testing.T) {
 	if r := e.do("POST", "/v1/echo-project?p=default", other, nil); r.status != 404 {
 		t.Errorf("extension with another project's key = %d %s", r.status, r.body)
 	}
-	// Built-ins, the two OAuth routes, then the extension's.
-	if n := len(srv.Routes()); n != len(api.Routes())+3 {
-		t.Errorf("Routes() has %d routes, want built-ins + 3", n)
+	// Built-ins, the two OAuth routes, the object-metadata route, the
+	// extension's, and the hydrate route the revision route dispatches.
+	if n := len(srv.Routes()); n != len(api.Routes())+5 {
+		t.Errorf("Routes() has %d routes, want built-ins + 5", n)
 	}
 }
