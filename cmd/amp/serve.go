@@ -12,7 +12,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var addr, data string
+	var addr, data, publicURL string
 	var dev bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -28,7 +28,7 @@ separately from the database. SIGINT or SIGTERM shut it down gracefully.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			srv, err := server.New(server.Config{Addr: addr, DataDir: data, DevMode: dev, Logger: log,
-				SecretKeyEnv: os.Getenv(seal.EnvVar)})
+				SecretKeyEnv: os.Getenv(seal.EnvVar), PublicURL: publicURL})
 			if err != nil {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
@@ -52,5 +52,6 @@ separately from the database. SIGINT or SIGTERM shut it down gracefully.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	cmd.Flags().StringVar(&data, "data", "./amp-data", "data folder (SQLite store, secret key, admin key)")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: allow http:// webhook URLs on loopback hosts")
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "base URL browsers reach this server at, for the OAuth callback (default: http://<addr>)")
 	return cmd
 }
