@@ -3,13 +3,11 @@ package manifest_test
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/ampforge/amp/manifest"
 	_ "github.com/ampforge/amp/providers/all"
@@ -59,22 +57,6 @@ func diffCase(t *testing.T, dir string) []manifest.Change {
 	return manifest.Diff(old, new, nil)
 }
 
-func checkDiffGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./manifest -run Diff -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
-}
 
 func TestDiffGolden(t *testing.T) {
 	t.Parallel()
@@ -95,7 +77,7 @@ func TestDiffGolden(t *testing.T) {
 				if err := manifest.WriteDiff(&b, f.format, "old.yaml", "new.yaml", changes); err != nil {
 					t.Fatalf("WriteDiff %s: %v", f.format, err)
 				}
-				checkDiffGolden(t, filepath.Join(dir, f.file), b.Bytes())
+				checkGolden(t, filepath.Join(dir, f.file), b.Bytes())
 			}
 		})
 	}
