@@ -203,16 +203,36 @@ func readList(r *Read) []*ReadObject {
 	return r.Objects
 }
 
+// named is an action's object entry: read, write and subscribe objects.
+type named interface {
+	*ReadObject | *WriteObject | *SubscribeObject
+}
+
+// find returns the entry of list for object name, ignoring case, or nil.
+func find[T named](list []T, name string) T {
+	for _, x := range list {
+		if x != nil && strings.EqualFold(objectNameOf(x), name) {
+			return x
+		}
+	}
+	var zero T
+	return zero
+}
+
+func objectNameOf[T named](x T) string {
+	switch v := any(x).(type) {
+	case *ReadObject:
+		return v.ObjectName
+	case *WriteObject:
+		return v.ObjectName
+	case *SubscribeObject:
+		return v.ObjectName
+	}
+	return ""
+}
+
 func (d *differ) readObjects(in string, o, n *Read) {
 	olds, news := readList(o), readList(n)
-	find := func(list []*ReadObject, name string) *ReadObject {
-		for _, x := range list {
-			if x != nil && strings.EqualFold(x.ObjectName, name) {
-				return x
-			}
-		}
-		return nil
-	}
 	for _, x := range olds {
 		if x != nil && find(news, x.ObjectName) == nil {
 			d.add(Change{Kind: ChangeRemoved, Subject: "object", Integration: in, Action: "read", Object: x.ObjectName, Breaking: true,
@@ -365,14 +385,6 @@ func (d *differ) writeObjects(in string, o, n *Write) {
 	if n != nil {
 		news = n.Objects
 	}
-	find := func(list []*WriteObject, name string) *WriteObject {
-		for _, x := range list {
-			if x != nil && strings.EqualFold(x.ObjectName, name) {
-				return x
-			}
-		}
-		return nil
-	}
 	for _, x := range olds {
 		if x != nil && find(news, x.ObjectName) == nil {
 			d.add(Change{Kind: ChangeRemoved, Subject: "object", Integration: in, Action: "write", Object: x.ObjectName, Breaking: true,
@@ -404,11 +416,8 @@ func (d *differ) subscribeObjects(in string, o, n *Subscribe) {
 	if n != nil {
 		news = n.Objects
 	}
-	has := func(list []*SubscribeObject, name string) bool {
-		return slices.ContainsFunc(list, func(x *SubscribeObject) bool { return x != nil && strings.EqualFold(x.ObjectName, name) })
-	}
 	for _, x := range olds {
-		if x != nil && !has(news, x.ObjectName) {
+		if x != nil && find(news, x.ObjectName) == nil {
 			d.add(Change{Kind: ChangeRemoved, Subject: "object", Integration: in, Action: "subscribe", Object: x.ObjectName, Breaking: true,
 				Summary: fmt.Sprintf("subscribe object %s removed: its events stop", x.ObjectName)})
 		}
@@ -417,7 +426,7 @@ func (d *differ) subscribeObjects(in string, o, n *Subscribe) {
 		if x == nil {
 			continue
 		}
-		if !has(olds, x.ObjectName) {
+		if find(olds, x.ObjectName) == nil {
 			d.add(Change{Kind: ChangeAdded, Subject: "object", Integration: in, Action: "subscribe", Object: x.ObjectName, Summary: fmt.Sprintf("subscribe object %s added", x.ObjectName)})
 			continue
 		}

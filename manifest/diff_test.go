@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/ampforge/amp/manifest"
 	_ "github.com/ampforge/amp/providers/all"
 )
@@ -56,7 +55,6 @@ func diffCase(t *testing.T, dir string) []manifest.Change {
 	new := loadValid(t, filepath.Join(dir, "new.yaml"))
 	return manifest.Diff(old, new, nil)
 }
-
 
 func TestDiffGolden(t *testing.T) {
 	t.Parallel()
