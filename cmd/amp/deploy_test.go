@@ -185,7 +185,8 @@ func TestDeploy(t *testing.T) {
 	if err := e.srv.Store().CreateConnection(context.Background(), conn); err != nil {
 		t.Fatal(err)
 	}
-	e.api("POST", "/v1/projects/default/integrations/"+ints[0].ID+"/installations", map[string]any{
+	// The connection has no provider behind it, so the sample read is skipped.
+	e.api("POST", "/v1/projects/default/integrations/"+ints[0].ID+"/installations?skipSampling=true", map[string]any{
 		"groupRef": "acme", "connectionId": conn.ID,
 		"config": map[string]any{"content": map[string]any{"provider": "salesforce", "read": map[string]any{"objects": map[string]any{
 			"account": map[string]any{"objectName": "account", "selectedFields": map[string]any{"website": true}}}}}},

@@ -69,6 +69,7 @@ type API struct {
 	oauth    *oauth.Service
 	extra    []Route
 	hydrate  http.Handler
+	sampler  Sampler
 	now      func() time.Time
 }
 

@@ -165,6 +165,16 @@ func (a *API) createInstallation(w http.ResponseWriter, r *http.Request) error {
 			in.GroupName = c.GroupName
 		}
 	}
+	if err := content.Validate(); err != nil {
+		return err
+	}
+	rev, err := a.revisionIntegration(ctx, integ.ProjectID, integ.ID, integ.LatestRevisionID)
+	if err != nil {
+		return err
+	}
+	if err := a.sample(r, integ.ProjectID, connID, rev, content, nil); err != nil {
+		return err
+	}
 	if err := a.store.CreateInstallation(ctx, in); err != nil {
 		return err
 	}
@@ -323,6 +333,9 @@ func (a *API) patchInstallation(w http.ResponseWriter, r *http.Request) error {
 	if merged.ConnectionID != cur.ConnectionID {
 		upd.ConnectionID = merged.ConnectionID
 	}
+	if err := a.sampleUpdate(r, integ, cur, merged.ConnectionID, merged.Config.Content); err != nil {
+		return err
+	}
 	in, err := a.store.UpdateInstallation(r.Context(), cur.ProjectID, cur.ID, upd)
 	if err != nil {
 		return err
@@ -333,6 +346,24 @@ func (a *API) patchInstallation(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// sampleUpdate samples what an update changes: every scheduled read object
+// when the connection or the revision changes, else the read objects whose
+// config changed.
+func (a *API) sampleUpdate(r *http.Request, integ *runtime.Integration, cur *runtime.Installation, connID string, content runtime.ConfigContent) error {
+	changed := readObjectsChanged(cur.Config.Content, content)
+	if connID != cur.ConnectionID || integ.LatestRevisionID != cur.Config.RevisionID {
+		changed = nil
+	}
+	if err := content.Validate(); err != nil {
+		return err
+	}
+	rev, err := a.revisionIntegration(r.Context(), integ.ProjectID, integ.ID, integ.LatestRevisionID)
+	if err != nil {
+		return err
+	}
+	return a.sample(r, integ.ProjectID, connID, rev, content, changed)
 }
 
 // toDoc turns v into generic JSON values (maps, slices, numbers as

@@ -82,6 +82,13 @@ func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteProblem(w, bad.problem())
 		return
 	}
+	var unavailable *UnavailableError
+	if errors.As(err, &unavailable) {
+		a.log.WarnContext(r.Context(), "provider unavailable", slog.String("method", r.Method),
+			slog.String("path", redactPath(r.URL.Path)), slog.String("error", err.Error()))
+		WriteProblem(w, unavailable.problem(w))
+		return
+	}
 	if isOAuthBadRequest(err) {
 		WriteProblem(w, (&requestError{status: http.StatusBadRequest, in: "body", detail: runtime.ErrorMessage(err)}).problem())
 		return

@@ -42,6 +42,7 @@ var routes = []route{
 	{"GET", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, (*API).getInstallation},
 	{"PATCH", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, (*API).patchInstallation},
 	{"DELETE", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, (*API).deleteInstallation},
+	{"PATCH", p + "/integrations/{integrationId}/objects/{objectName}/config-content", AuthKey, (*API).patchObjectConfigContent},
 
 	{"GET", p + "/connections", AuthKey, (*API).listConnections},
 	{"POST", p + "/connections:generate", AuthKey, (*API).generateConnection},

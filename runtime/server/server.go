@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/api"
 	"github.com/ampforge/amp/runtime/apikey"
@@ -178,6 +179,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	a.AddRoutes(introspect.Routes(isvc, a)...)
 	a.SetHydrate(http.HandlerFunc(introspect.NewHandlers(isvc, a).ServeHydrate))
+	a.SetSampler(sampler(isvc, cfg.Logger))
 	for _, ext := range cfg.Extensions {
 		rs, err := ext(Wiring{Store: store, Sealer: sealer, API: a, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
 		if err != nil {
@@ -189,6 +191,61 @@ func New(cfg Config) (*Server, error) {
 	s.api = a
 	s.handler = a.Handler()
 	return s, nil
+}
+
+// sampleTimeout bounds one sample read of an installation save.
+const sampleTimeout = 30 * time.Second
+
+// sampler adapts introspect's sample read to the API's hook: a provider's
+// refusal is EINVALID with the provider's message (naming the object),
+// throttling, outages and timeouts are api.UnavailableError (503), refused
+// credentials are EINVALID asking for a re-authorisation. When amp itself
+// cannot build a client for the connection (its stored credentials do not
+// open, say after AMP_SECRET_KEY changed), the save fails with that
+// internal error: saving unchecked would hide the fault until the first
+// scheduled read. skipSampling is the way to save without the check.
+func sampler(svc *introspect.Service, log *slog.Logger) api.Sampler {
+	return func(ctx context.Context, projectID, connectionID, object string, fields []string) error {
+		conn, err := svc.Connection(ctx, projectID, connectionID)
+		if err != nil {
+			return err
+		}
+		if _, err := svc.Connector(ctx, conn); err != nil {
+			if _, classified := errors.AsType[*providers.Error](err); !classified && runtime.ErrorCode(err) == runtime.EINTERNAL {
+				log.ErrorContext(ctx, "sample read impossible: no client for the connection", "connection", conn.ID, "object", object, "err", err)
+				return fmt.Errorf("the connection's stored credentials cannot be used (was the secret key changed?); re-authorise it, or save with skipSampling: %w", err)
+			}
+			return sampleError(conn, object, err)
+		}
+		ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
+		defer cancel()
+		_, err = svc.SampleRead(ctx, conn, object, fields)
+		return sampleError(conn, object, err)
+	}
+}
+
+func sampleError(conn *runtime.Connection, object string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *introspect.SampleError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: %w", runtime.Errorf(runtime.EINVALID, "sample read of %s %s: %s", conn.Provider, se.Object, se.Message), err)
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		switch pe.Kind {
+		case providers.KindAuth:
+			return fmt.Errorf("%w: %w", runtime.Errorf(runtime.EINVALID, "sample read of %s %s: %s refused the connection's credentials; re-authorise the connection", conn.Provider, object, conn.Provider), err)
+		case providers.KindRateLimited:
+			return &api.UnavailableError{Message: fmt.Sprintf("sample read of %s %s: %s is throttling requests; retry later", conn.Provider, object, conn.Provider), RetryAfter: pe.RetryAfter, Err: err}
+		}
+	}
+	if _, ok := errors.AsType[*runtime.Error](err); ok {
+		return err
+	}
+	// Outages, timeouts, network failures, unclassified provider errors.
+	return &api.UnavailableError{Message: fmt.Sprintf("sample read of %s %s: %s is unavailable; retry later, or save with skipSampling=true", conn.Provider, object, conn.Provider), Err: err}
 }
 
 // oauthRoutes are the connect flow's two routes: oauth-connect behind the
