@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
 // buildSOQL returns the query for req: Id, SystemModstamp (and IsDeleted for
@@ -384,7 +385,7 @@ func streamCSV(r io.Reader, includeDeleted bool, yield func(providers.Record, er
 				continue
 			}
 			rec.Fields[lower[i]] = v
-			raw = appendJSONString(raw, v)
+			raw = jsonw.AppendString(raw, v)
 		}
 		raw = append(raw, '}')
 		rec.Raw = json.RawMessage(append([]byte(nil), raw...))
@@ -406,33 +407,4 @@ func streamCSV(r io.Reader, includeDeleted bool, yield func(providers.Record, er
 			return false, nil
 		}
 	}
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -11,40 +11,14 @@ import (
 	"sync"
 
 	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // appendString writes s as a JSON string.
 func appendString(b *bytes.Buffer, s string) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b.WriteString(s[start:i])
-		switch c {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
-		start = i + 1
-	}
-	b.WriteString(s[start:])
-	b.WriteByte('"')
+	b.Write(jsonw.AppendString(b.AvailableBuffer(), s))
 }
 
 // appendValue writes a JSON value.

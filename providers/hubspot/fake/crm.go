@@ -10,47 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
 // --- record rendering
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // value returns a property's value on a record, and whether it has one.
 func (o *objectDef) value(r *fakekit.Record, name string) (string, bool) {
@@ -78,16 +43,16 @@ func (o *objectDef) value(r *fakekit.Record, name string) (string, bool) {
 // archived (and archivedAt), and the app url when withURL.
 func (s *Server) appendRecord(b []byte, o *objectDef, r *fakekit.Record, props []string, withURL bool) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
+	b = jsonw.AppendString(b, r.ID)
 	b = append(b, `,"properties":{`...)
 	for i, p := range props {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, p)
+		b = jsonw.AppendString(b, p)
 		b = append(b, ':')
 		if v, ok := o.value(r, p); ok {
-			b = appendString(b, v)
+			b = jsonw.AppendString(b, v)
 		} else {
 			b = append(b, "null"...)
 		}
@@ -201,9 +166,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		link.Set("after", after)
 		b = append(b, `,"paging":{"next":{"after":`...)
-		b = appendString(b, after)
+		b = jsonw.AppendString(b, after)
 		b = append(b, `,"link":`...)
-		b = appendString(b, "https://api.hubapi.com/crm/v3/objects/"+r.PathValue("type")+"?"+link.Encode())
+		b = jsonw.AppendString(b, "https://api.hubapi.com/crm/v3/objects/"+r.PathValue("type")+"?"+link.Encode())
 		b = append(b, "}}"...)
 	}
 	b = append(b, '}')

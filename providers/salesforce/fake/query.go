@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
 // soql is a parsed query.
@@ -445,7 +446,7 @@ func appendJSON(b []byte, v any) []byte {
 	case nil:
 		return append(b, "null"...)
 	case string:
-		return appendString(b, x)
+		return jsonw.AppendString(b, x)
 	case bool:
 		return strconv.AppendBool(b, x)
 	case float64:
@@ -460,35 +461,11 @@ func appendJSON(b []byte, v any) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, k)
+			b = jsonw.AppendString(b, k)
 			b = append(b, ':')
 			b = appendJSON(b, x[k])
 		}
 		return append(b, '}')
 	}
-	return appendString(b, fmt.Sprint(v))
-}
-
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonw.AppendString(b, fmt.Sprint(v))
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
 // The replication resources:
@@ -159,10 +160,10 @@ func (s *Server) getUpdated(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, recs[i].ID)
+		b = jsonw.AppendString(b, recs[i].ID)
 	}
 	b = append(b, `],"latestDateCovered":`...)
-	b = appendString(b, fmtTime(cover))
+	b = jsonw.AppendString(b, fmtTime(cover))
 	b = append(b, '}')
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	_, _ = w.Write(b)
