@@ -3,8 +3,12 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -44,7 +48,15 @@ type OAuthProvider interface {
 	Provider
 	// OAuthConfig returns the client configuration for one connection's
 	// flow, with the connection's inputs (workspace, login host) filled in.
-	OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config
+	// Inputs are typed by customers: an input that would move the
+	// endpoints off the provider's own hosts is an error, never a
+	// fallback (the token endpoint receives the client secret).
+	OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error)
+	// CheckBaseURL returns an error unless baseURL, a connection's API base
+	// URL read from its provider metadata (Salesforce's instance_url,
+	// Dynamics' organisation URL), is https on one of the provider's API
+	// hosts: the connection's token is sent there.
+	CheckBaseURL(baseURL string) error
 	// InspectToken returns what to keep from a token response (metadata
 	// keys as the provider package names them) and the scopes granted, nil
 	// when the provider does not say. apiBase overrides the provider's API
@@ -262,3 +274,34 @@ type Quota struct {
 	// Source names the header it came from, e.g. "Sforce-Limit-Info".
 	Source string
 }
+
+// CheckHTTPSHost is a helper for CheckBaseURL: it returns an error unless
+// baseURL is an https URL without user info or a port other than 443 whose
+// host is one of hosts or ends in one of suffixes (".salesforce.com"),
+// compared case-insensitively.
+func CheckHTTPSHost(provider, baseURL string, hosts, suffixes []string) error {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Hostname() == "" || (u.Port() != "" && u.Port() != "443") {
+		return fmt.Errorf("%s: base URL %q is not an https URL on a %s host", provider, baseURL, provider)
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, h := range hosts {
+		if host == h {
+			return nil
+		}
+	}
+	for _, s := range suffixes {
+		if strings.HasSuffix(host, s) && len(host) > len(s) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: base URL %q is not on a %s host", provider, baseURL, provider)
+}
+
+// hostLabel is one DNS label: letters, digits and inner hyphens, at most 63.
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// ValidHostLabel reports whether s can be put in a host name as one label
+// (a Dynamics organisation, a Salesforce My Domain name): no dots, slashes,
+// ports or anything else that would move a URL to another host.
+func ValidHostLabel(s string) bool { return hostLabel.MatchString(s) }

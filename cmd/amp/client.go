@@ -64,7 +64,23 @@ func (f clientFlags) newClient() (*apiClient, error) {
 	if key == "" {
 		return nil, usageErrorf("no API key: pass --api-key or set %s (amp serve wrote the admin key to <data>/admin-api-key)", envAPIKey)
 	}
-	return &apiClient{base: u, apiKey: key, project: project, hc: &http.Client{Timeout: 60 * time.Second}}, nil
+	return &apiClient{base: u, apiKey: key, project: project,
+		hc: &http.Client{Timeout: 60 * time.Second, CheckRedirect: sameOriginRedirect}}, nil
+}
+
+// sameOriginRedirect follows a redirect only to the scheme and host of the
+// first request: net/http would forward X-Api-Key to any host, and over
+// plain http after an https one.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+		return fmt.Errorf("refusing to follow a redirect to %s://%s: the API key is only sent to %s://%s",
+			req.URL.Scheme, req.URL.Host, first.Scheme, first.Host)
+	}
+	return nil
 }
 
 func firstNonEmpty(s ...string) string {
@@ -145,9 +161,15 @@ func (e *requestError) Unwrap() []error {
 // (when not nil). Errors are exitErrors: 2 when the server cannot be
 // reached, 1 when it answered an error (wrapping errNotFound on a 404).
 func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	// path is already escaped (projectPath); Path must be its unescaped
+	// form, or url.URL escapes the escapes (%2F becoming %252F).
 	u := *c.base
-	u.Path = c.base.Path + path
-	u.RawPath = c.base.Path + path
+	escaped := c.base.EscapedPath() + path
+	unescaped, err := url.PathUnescape(escaped)
+	if err != nil {
+		return usageErrorf("path %q: %v", path, err)
+	}
+	u.Path, u.RawPath = unescaped, escaped
 	u.RawQuery = query.Encode()
 	var rd io.Reader
 	if body != nil {

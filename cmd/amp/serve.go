@@ -12,7 +12,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var addr, data, publicURL string
+	var addr, data, publicURL, openerOrigin string
 	var dev bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -23,12 +23,18 @@ SQLite store in the data folder.
 On an empty data folder it creates the project "default", an admin API key
 (printed once and written to <data>/admin-api-key, mode 0600) and a sealing
 key in <data>/secret-key unless AMP_SECRET_KEY is set. Back the key up
-separately from the database. SIGINT or SIGTERM shut it down gracefully.`,
+separately from the database. SIGINT or SIGTERM shut it down gracefully.
+
+The OAuth callback page posts its result to the window that opened the
+consent popup. --opener-origin names the origin of the application that opens
+it (https://app.example.com), so no other page receives the message; the
+default "*" posts to any opener, which is what @amp-labs/react expects (the
+message holds only a connection ID or an error message).`,
 		Args: maxArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			srv, err := server.New(server.Config{Addr: addr, DataDir: data, DevMode: dev, Logger: log,
-				SecretKeyEnv: os.Getenv(seal.EnvVar), PublicURL: publicURL})
+				SecretKeyEnv: os.Getenv(seal.EnvVar), PublicURL: publicURL, OpenerOrigin: openerOrigin})
 			if err != nil {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
@@ -53,5 +59,6 @@ separately from the database. SIGINT or SIGTERM shut it down gracefully.`,
 	cmd.Flags().StringVar(&data, "data", "./amp-data", "data folder (SQLite store, secret key, admin key)")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: allow http:// webhook URLs on loopback hosts")
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "base URL browsers reach this server at, for the OAuth callback (default: http://<addr>)")
+	cmd.Flags().StringVar(&openerOrigin, "opener-origin", "*", "origin of the application that opens the OAuth popup (https://app.example.com), the callback page's postMessage target; \"*\" posts to any opener")
 	return cmd
 }

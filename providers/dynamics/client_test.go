@@ -222,7 +222,10 @@ func TestOAuth(t *testing.T) {
 	srv := fake.New(fake.Options{Options: fakekit.Options{ClientID: "app", ClientSecret: "s3cret"}, Org: "contoso"})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	cfg := OAuthConfig("app", "s3cret", "http://127.0.0.1:9/callback", map[string]string{"workspace": "contoso"}, nil)
+	cfg, err := OAuthConfig("app", "s3cret", "http://127.0.0.1:9/callback", map[string]string{"workspace": "contoso"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.Scopes[0] != "https://contoso.crm.dynamics.com/user_impersonation" || cfg.Scopes[1] != "offline_access" ||
 		cfg.Endpoint.AuthURL != "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize" {
 		t.Fatalf("config = %+v", cfg)

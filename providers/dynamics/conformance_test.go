@@ -28,7 +28,7 @@ func newFixture(t testing.TB, opts fake.Options) *fixture {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	access, refresh := srv.Issue()
-	cfg := OAuthConfig("amp-client", "amp-secret", "http://127.0.0.1/callback", map[string]string{"workspace": "contoso"}, nil)
+	cfg, _ := OAuthConfig("amp-client", "amp-secret", "http://127.0.0.1/callback", map[string]string{"workspace": "contoso"}, nil)
 	cfg.Endpoint.TokenURL = ts.URL + "/organizations/oauth2/v2.0/token"
 	cfg.Endpoint.AuthURL = ts.URL + "/organizations/oauth2/v2.0/authorize"
 	src := providers.NewOAuthSource(cfg, &oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer"}, ts.Client(), nil)

@@ -2,6 +2,7 @@ package dynamics
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -30,14 +31,21 @@ func fill(s string, inputs map[string]string) string {
 }
 
 // OAuthConfig returns the Microsoft identity platform v2 configuration for
-// one organisation: inputs["workspace"] is the organisation name. Nil
-// scopes mean the catalog's base scopes
+// one organisation: inputs["workspace"] is the organisation name, which
+// must be a host-name label (contoso), as must any other input a
+// placeholder takes: it is put in the scope's host. Nil scopes mean the
+// catalog's base scopes
 // (https://{org}.crm.dynamics.com/user_impersonation offline_access).
 // Callers use oauth2.GenerateVerifier and S256ChallengeOption for PKCE.
-func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
 	if scopes == nil {
 		for _, sc := range spec.Scopes.Base {
 			scopes = append(scopes, sc.Name)
+		}
+	}
+	for k, v := range inputs {
+		if v != "" && !providers.ValidHostLabel(v) {
+			return nil, fmt.Errorf("dynamics: %s %q is not an organization name such as contoso (as in https://contoso.crm.dynamics.com)", k, v)
 		}
 	}
 	filled := make([]string, len(scopes))
@@ -51,7 +59,13 @@ func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]s
 			TokenURL:  fill(spec.OAuth.TokenURL, inputs),
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
-	}
+	}, nil
+}
+
+// CheckBaseURL returns an error unless baseURL (a connection's
+// organisation URL) is https on a *.dynamics.com host.
+func CheckBaseURL(baseURL string) error {
+	return providers.CheckHTTPSHost(Name, baseURL, nil, []string{".dynamics.com"})
 }
 
 // TokenMetadata returns what the runtime stores from a token response: the
@@ -93,9 +107,12 @@ func (provider) NewConnector(cfg providers.Config) (providers.Connector, error) 
 
 // OAuthConfig returns the connect flow's client configuration (see the
 // package function OAuthConfig).
-func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
 	return OAuthConfig(clientID, clientSecret, redirectURL, inputs, scopes)
 }
+
+// CheckBaseURL: see the package function CheckBaseURL.
+func (provider) CheckBaseURL(baseURL string) error { return CheckBaseURL(baseURL) }
 
 // InspectToken keeps the organisation URL and name the token's scope names;
 // the granted scopes are the token's scope field.

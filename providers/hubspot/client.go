@@ -41,9 +41,12 @@ func (provider) NewConnector(cfg providers.Config) (providers.Connector, error) 
 
 // OAuthConfig returns the connect flow's client configuration (see the
 // package function OAuthConfig).
-func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
 	return OAuthConfig(clientID, clientSecret, redirectURL, inputs, scopes)
 }
+
+// CheckBaseURL: see the package function CheckBaseURL.
+func (provider) CheckBaseURL(baseURL string) error { return CheckBaseURL(baseURL) }
 
 // InspectToken keeps hub_id, hub_domain and user. HubSpot's v1 token
 // response has neither the portal nor the scopes, so it asks the token

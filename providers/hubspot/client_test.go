@@ -22,7 +22,10 @@ import (
 func TestOAuthWithPKCE(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, fake.Options{}, nil)
-	cfg := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, []string{"oauth", "crm.objects.contacts.read"})
+	cfg, err := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, []string{"oauth", "crm.objects.contacts.read"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.Endpoint.AuthURL != "https://app.hubspot.com/oauth/authorize" || cfg.Endpoint.TokenURL != "https://api.hubapi.com/oauth/v1/token" {
 		t.Fatalf("endpoints %+v", cfg.Endpoint)
 	}

@@ -29,7 +29,7 @@ func newSetup(t testing.TB, opts fake.Options, onQuota func(providers.Quota)) *s
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	access, refresh := f.Issue()
-	cfg := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, nil)
+	cfg, _ := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, nil)
 	cfg.Endpoint.TokenURL = srv.URL + "/oauth/v1/token"
 	ts := providers.NewOAuthSource(cfg, &oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "bearer", Expiry: time.Now().Add(30 * time.Minute)}, srv.Client(), nil)
 	conn, err := hubspot.New(providers.Config{HTTPClient: providers.NewAuthClient(srv.Client(), ts), BaseURL: srv.URL, OnQuota: onQuota})

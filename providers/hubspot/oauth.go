@@ -22,7 +22,7 @@ import (
 // authorization-code flow, with the catalog's endpoints ({{.name}}
 // placeholders filled from inputs; HubSpot's have none). HubSpot wants the
 // client credentials in the form body.
-func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
 	return &oauth2.Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
@@ -33,7 +33,13 @@ func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]s
 			TokenURL:  fill(spec.OAuth.TokenURL, inputs),
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
-	}
+	}, nil
+}
+
+// CheckBaseURL returns an error unless baseURL is HubSpot's API host
+// (https://api.hubapi.com).
+func CheckBaseURL(baseURL string) error {
+	return providers.CheckHTTPSHost(Name, baseURL, []string{"api.hubapi.com"}, nil)
 }
 
 // OptionalScopes adds HubSpot's optional_scope parameter to an authorize

@@ -72,9 +72,12 @@ func (provider) NewConnector(cfg providers.Config) (providers.Connector, error) 
 
 // OAuthConfig returns the connect flow's client configuration (see the
 // package function OAuthConfig).
-func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+func (provider) OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
 	return OAuthConfig(clientID, clientSecret, redirectURL, inputs, scopes)
 }
+
+// CheckBaseURL: see the package function CheckBaseURL.
+func (provider) CheckBaseURL(baseURL string) error { return CheckBaseURL(baseURL) }
 
 // InspectToken keeps instance_url, id, org_id and user_id, and derives the
 // workspace (the My Domain name, which @amp-labs/react asks for otherwise)

@@ -35,8 +35,7 @@ func newFixture(t testing.TB, opts fake.Options) *fixture {
 	srv := httptest.NewServer(fk)
 	t.Cleanup(srv.Close)
 	access, refresh := fk.Issue()
-	cfg := OAuthConfig(testClientID, testClientSecret, "https://amp.example/callback",
-		map[string]string{InputLoginHost: srv.URL}, []string{"api", "refresh_token"})
+	cfg := fakeConfig(t, srv.URL, []string{"api", "refresh_token"})
 	src := providers.NewOAuthSource(cfg, &oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer"}, srv.Client(), nil)
 	f := &fixture{fake: fk, srv: srv, src: src}
 	c, err := New(providers.Config{

@@ -2,10 +2,11 @@ package salesforce
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/ampforge/amp/providers"
 )
 
 // InputLoginHost is the connection input that picks the login host.
@@ -17,44 +18,69 @@ const (
 	sandboxLogin    = "https://test.salesforce.com"
 )
 
-// LoginURL returns the login base URL for a loginHost input: empty,
-// "production" or "login" mean https://login.salesforce.com; "sandbox" or
-// "test" mean https://test.salesforce.com; anything else is a My Domain
-// host (acme.my.salesforce.com, acme--dev.sandbox.my.salesforce.com) or a
-// full URL (which is how tests point the flow at a fake).
+// LoginURL returns the login base URL for a loginHost input, which the
+// customer types in, so it may name only Salesforce's own login hosts:
+//
+//   - empty, "production", "login" or "login.salesforce.com":
+//     https://login.salesforce.com;
+//   - "sandbox", "test" or "test.salesforce.com": https://test.salesforce.com;
+//   - a My Domain name: "acme" means https://acme.my.salesforce.com and
+//     "acme--dev" (a sandbox) https://acme--dev.sandbox.my.salesforce.com;
+//   - a My Domain host, with or without https:// and a trailing slash:
+//     {name}.my.salesforce.com or {name}--{sandbox}.sandbox.my.salesforce.com.
+//
+// Anything else (another host, http, a port, a path, user info) is an
+// error: the token endpoint receives the client secret, the authorization
+// code and the PKCE verifier. Tests reach a fake through the runtime's
+// endpoint override (oauth.Config.Endpoints), not through this input.
 func LoginURL(loginHost string) (string, error) {
-	h := strings.TrimSpace(loginHost)
-	switch strings.ToLower(h) {
-	case "", "production", "login", "login.salesforce.com":
+	h := strings.ToLower(strings.TrimSpace(loginHost))
+	switch h {
+	case "", "production", "login", "login.salesforce.com", "https://login.salesforce.com", "https://login.salesforce.com/":
 		return productionLogin, nil
-	case "sandbox", "test", "test.salesforce.com":
+	case "sandbox", "test", "test.salesforce.com", "https://test.salesforce.com", "https://test.salesforce.com/":
 		return sandboxLogin, nil
 	}
-	if !strings.Contains(h, "://") {
-		h = "https://" + h
+	refuse := fmt.Errorf("salesforce: login host %q is not production, sandbox, a My Domain name or a My Domain host ({name}.my.salesforce.com, {name}--{sandbox}.sandbox.my.salesforce.com)", loginHost)
+	if providers.ValidHostLabel(h) {
+		if strings.Contains(h, "--") {
+			return "https://" + h + ".sandbox.my.salesforce.com", nil
+		}
+		return "https://" + h + ".my.salesforce.com", nil
 	}
-	u, err := url.Parse(h)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("salesforce: login host %q is not a host name or URL", loginHost)
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "https://"), "/")
+	name, ok := strings.CutSuffix(h, ".sandbox.my.salesforce.com")
+	if !ok {
+		name, ok = strings.CutSuffix(h, ".my.salesforce.com")
 	}
-	return u.Scheme + "://" + u.Host, nil
+	if !ok || !providers.ValidHostLabel(name) {
+		return "", refuse
+	}
+	return "https://" + h, nil
 }
 
 // OAuthConfig returns the web-server flow's configuration: the catalog's
 // endpoints moved to the login host inputs[InputLoginHost] names (see
-// LoginURL) and any {{.name}} placeholders filled from inputs. Client
-// credentials go in the form body, as Salesforce documents. Callers add
-// PKCE with oauth2.GenerateVerifier, oauth2.S256ChallengeOption and
-// oauth2.VerifierOption. An unusable login host falls back to production.
-func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config {
+// LoginURL). Client credentials go in the form body, as Salesforce
+// documents. Callers add PKCE with oauth2.GenerateVerifier,
+// oauth2.S256ChallengeOption and oauth2.VerifierOption. An unusable login
+// host, or another input that is not a host-name label, is an error.
+func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
 	login, err := LoginURL(inputs[InputLoginHost])
 	if err != nil {
-		login = productionLogin
+		return nil, err
+	}
+	for k, v := range inputs {
+		if k != InputLoginHost && v != "" && strings.Contains(spec.OAuth.AuthURL+spec.OAuth.TokenURL, "{{."+k+"}}") && !providers.ValidHostLabel(v) {
+			return nil, fmt.Errorf("salesforce: %s %q is not a host-name label", k, v)
+		}
 	}
 	fill := func(u string) string {
 		u = strings.Replace(u, productionLogin, login, 1)
 		for k, v := range inputs {
-			u = strings.ReplaceAll(u, "{{."+k+"}}", v)
+			if k != InputLoginHost {
+				u = strings.ReplaceAll(u, "{{."+k+"}}", v)
+			}
 		}
 		return u
 	}
@@ -64,16 +90,23 @@ func OAuthConfig(clientID, clientSecret, redirectURL string, inputs map[string]s
 			AuthURL: fill(spec.OAuth.AuthURL), TokenURL: fill(spec.OAuth.TokenURL),
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
-	}
+	}, nil
 }
 
 // RevokeURL returns the revocation endpoint for the same inputs.
-func RevokeURL(inputs map[string]string) string {
+func RevokeURL(inputs map[string]string) (string, error) {
 	login, err := LoginURL(inputs[InputLoginHost])
 	if err != nil {
-		login = productionLogin
+		return "", err
 	}
-	return strings.Replace(spec.OAuth.RevokeURL, productionLogin, login, 1)
+	return strings.Replace(spec.OAuth.RevokeURL, productionLogin, login, 1), nil
+}
+
+// CheckBaseURL returns an error unless baseURL (a connection's
+// instance_url) is https on a Salesforce host: *.salesforce.com or
+// *.force.com.
+func CheckBaseURL(baseURL string) error {
+	return providers.CheckHTTPSHost(Name, baseURL, nil, []string{".salesforce.com", ".force.com"})
 }
 
 // TokenMetadata returns what the runtime must keep from a token response:

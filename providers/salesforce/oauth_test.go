@@ -21,24 +21,71 @@ func TestLoginURL(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", "https://login.salesforce.com"},
 		{"production", "https://login.salesforce.com"},
+		{"login.salesforce.com", "https://login.salesforce.com"},
 		{"sandbox", "https://test.salesforce.com"},
+		{"Test", "https://test.salesforce.com"},
+		{"acme", "https://acme.my.salesforce.com"},
+		{"acme--dev", "https://acme--dev.sandbox.my.salesforce.com"},
 		{"acme.my.salesforce.com", "https://acme.my.salesforce.com"},
 		{"https://acme--dev.sandbox.my.salesforce.com/", "https://acme--dev.sandbox.my.salesforce.com"},
-		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
 	}
 	for _, tt := range tests {
 		got, err := LoginURL(tt.in)
 		if err != nil || got != tt.want {
 			t.Errorf("LoginURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
-		cfg := OAuthConfig("id", "secret", "https://amp.example/cb", map[string]string{InputLoginHost: tt.in}, nil)
-		if cfg.Endpoint.AuthURL != tt.want+"/services/oauth2/authorize" || cfg.Endpoint.TokenURL != tt.want+"/services/oauth2/token" {
-			t.Errorf("%q: endpoints %+v", tt.in, cfg.Endpoint)
+		cfg, err := OAuthConfig("id", "secret", "https://amp.example/cb", map[string]string{InputLoginHost: tt.in}, nil)
+		if err != nil || cfg.Endpoint.AuthURL != tt.want+"/services/oauth2/authorize" || cfg.Endpoint.TokenURL != tt.want+"/services/oauth2/token" {
+			t.Errorf("%q: endpoints %+v, %v", tt.in, cfg, err)
 		}
 	}
-	if _, err := LoginURL("ftp://x"); err == nil {
-		t.Error("ftp login host accepted")
+	// A customer types the login host: it must not send the client
+	// secret, the code and the PKCE verifier anywhere else.
+	for _, in := range []string{
+		"ftp://x", "http://127.0.0.1:8080", "https://attacker.example", "attacker.example",
+		"http://acme.my.salesforce.com", "https://acme.my.salesforce.com:8443", "https://acme.my.salesforce.com/evil",
+		"https://user@acme.my.salesforce.com", "acme.my.salesforce.com.attacker.example", "evil.com#.my.salesforce.com",
+		"a.b.my.salesforce.com", ".my.salesforce.com", "https://attacker.example/?.my.salesforce.com", "169.254.169.254",
+	} {
+		if got, err := LoginURL(in); err == nil {
+			t.Errorf("LoginURL(%q) = %q, want an error", in, got)
+		}
+		if cfg, err := OAuthConfig("id", "secret", "https://amp.example/cb", map[string]string{InputLoginHost: in}, nil); err == nil || cfg != nil {
+			t.Errorf("OAuthConfig with login host %q = %+v, want an error (no fallback)", in, cfg)
+		} else if !strings.Contains(err.Error(), "My Domain") {
+			t.Errorf("OAuthConfig with login host %q: error %q does not say what is accepted", in, err)
+		}
+		if _, err := RevokeURL(map[string]string{InputLoginHost: in}); err == nil {
+			t.Errorf("RevokeURL with login host %q: no error", in)
+		}
 	}
+}
+
+func TestCheckBaseURL(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"https://acme.my.salesforce.com", "https://na1.salesforce.com/", "https://acme--dev.sandbox.my.salesforce.com", "https://acme.lightning.force.com"} {
+		if err := CheckBaseURL(ok); err != nil {
+			t.Errorf("CheckBaseURL(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://acme.my.salesforce.com", "https://attacker.example", "https://salesforce.com.attacker.example", "https://acme.my.salesforce.com:8443", "https://x@acme.my.salesforce.com", "https://evilsalesforce.com", "http://127.0.0.1:9"} {
+		if err := CheckBaseURL(bad); err == nil {
+			t.Errorf("CheckBaseURL(%q) accepted", bad)
+		}
+	}
+}
+
+// fakeConfig is the production configuration with its endpoints moved to
+// the fake at base, as the runtime's endpoint override does.
+func fakeConfig(t testing.TB, base string, scopes []string) *oauth2.Config {
+	t.Helper()
+	cfg, err := OAuthConfig(testClientID, testClientSecret, "https://amp.example/callback", nil, scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Endpoint.AuthURL = strings.Replace(cfg.Endpoint.AuthURL, productionLogin, base, 1)
+	cfg.Endpoint.TokenURL = strings.Replace(cfg.Endpoint.TokenURL, productionLogin, base, 1)
+	return cfg
 }
 
 // consent runs the web-server flow with PKCE against the fake: authorize,
@@ -47,7 +94,7 @@ func consent(t *testing.T, rotate bool) (*fake.Server, string, *oauth2.Config, *
 	t.Helper()
 	fk := fake.New(fake.Options{Options: fakekit.Options{Records: 5, ClientID: testClientID, ClientSecret: testClientSecret, RotateRefresh: rotate}})
 	f := newFixtureServer(t, fk)
-	cfg := OAuthConfig(testClientID, testClientSecret, "https://amp.example/callback", map[string]string{InputLoginHost: f}, []string{"api", "refresh_token"})
+	cfg := fakeConfig(t, f, []string{"api", "refresh_token"})
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL("st4te", oauth2.S256ChallengeOption(verifier))
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -135,7 +182,11 @@ func TestOAuthFlowAndTokenMetadata(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	t.Parallel()
 	fk, base, _, tok, _ := consent(t, false)
-	revoke := RevokeURL(map[string]string{InputLoginHost: base})
+	revoke, err := RevokeURL(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke = strings.Replace(revoke, productionLogin, base, 1)
 	resp, err := http.PostForm(revoke, url.Values{"token": {tok.RefreshToken}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,12 +52,62 @@ const (
 	AuthNone
 )
 
+// Scope is the API key scope a route requires (Ampersand's key scopes,
+// ApiKeyScopes in api_api.yaml: "full" and "frontend"). A key without
+// scopes, or with "full" among them, is a full key; a key whose scopes are
+// only "frontend" is a frontend key: the one @amp-labs/react puts in a web
+// page, so anyone can read it.
+type Scope int
+
+const (
+	// ScopeFull, the zero value, requires a full key: a frontend key is
+	// answered 403 problem+json (urn:amp:problem:forbidden).
+	ScopeFull Scope = iota
+	// ScopeFrontend also serves frontend keys: the routes the embedded
+	// installation UI calls for one customer group (provider info, project,
+	// integrations and revisions, installations, connections read,
+	// oauth-connect, object metadata, hydrate).
+	ScopeFrontend
+)
+
+// Key scope names, as stored in runtime.APIKey.Scopes.
+const (
+	KeyScopeFull     = "full"
+	KeyScopeFrontend = "frontend"
+)
+
+// KeyAllows reports whether key may call a route that requires scope.
+func KeyAllows(key *runtime.APIKey, scope Scope) bool {
+	if key == nil {
+		return false
+	}
+	return scope == ScopeFrontend || isFullKey(key)
+}
+
+// isFullKey: no scopes (the store's "empty means full") or "full" among
+// them.
+func isFullKey(key *runtime.APIKey) bool {
+	return len(key.Scopes) == 0 || slices.Contains(key.Scopes, KeyScopeFull)
+}
+
+// forbiddenError is what a frontend key gets on a full-only route (403).
+type forbiddenError struct{ detail string }
+
+func (e *forbiddenError) Error() string { return e.detail }
+
+func errForbidden(method, path string) error {
+	return &forbiddenError{detail: fmt.Sprintf("%s %s needs an API key with the full scope; this key is a frontend key", method, redactPath(path))}
+}
+
 // Route is one served method and path. Path uses net/http ServeMux
 // wildcards (Go 1.22 patterns), which are also OpenAPI path templates.
 type Route struct {
-	Method  string
-	Path    string
-	Auth    Auth
+	Method string
+	Path   string
+	Auth   Auth
+	// Scope is the key scope an AuthKey route needs; the zero value is
+	// ScopeFull. Set ScopeFrontend for routes the embedded UI calls.
+	Scope   Scope
 	Handler http.Handler
 }
 
@@ -95,15 +147,20 @@ func New(opts Options) *API {
 	return a
 }
 
-// RouteInfo names a built-in route: its method and path.
-type RouteInfo struct{ Method, Path string }
+// RouteInfo names a route: its method and path, how it authenticates and
+// the key scope it needs.
+type RouteInfo struct {
+	Method, Path string
+	Auth         Auth
+	Scope        Scope
+}
 
 // Routes lists the built-in routes, in the table's order. The OpenAPI test
 // compares it with schemas/openapi.yaml.
 func Routes() []RouteInfo {
 	out := make([]RouteInfo, len(routes))
 	for i, rt := range routes {
-		out[i] = RouteInfo{rt.method, rt.path}
+		out[i] = RouteInfo{Method: rt.method, Path: rt.path, Auth: rt.auth, Scope: rt.scope}
 	}
 	return out
 }
@@ -117,10 +174,11 @@ func (a *API) AddRoutes(rs ...Route) { a.extra = append(a.extra, rs...) }
 func (a *API) AllRoutes() []RouteInfo {
 	out := Routes()
 	for _, rt := range a.extra {
-		out = append(out, RouteInfo{rt.Method, rt.Path})
+		out = append(out, RouteInfo{Method: rt.Method, Path: rt.Path, Auth: rt.Auth, Scope: rt.Scope})
 	}
 	if a.hydrate != nil {
-		out = append(out, RouteInfo{http.MethodGet, HydratePath})
+		// Served behind the revision route, whose scope it shares.
+		out = append(out, RouteInfo{Method: http.MethodGet, Path: HydratePath, Auth: AuthKey, Scope: ScopeFrontend})
 	}
 	return out
 }
@@ -144,14 +202,14 @@ func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handle
-		a.register(mux, rt.method, rt.path, rt.auth, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.register(mux, rt.method, rt.path, rt.auth, rt.scope, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := h(a, w, r); err != nil {
 				a.WriteError(w, r, err)
 			}
 		}))
 	}
 	for _, rt := range a.extra {
-		a.register(mux, rt.Method, rt.Path, rt.Auth, rt.Handler)
+		a.register(mux, rt.Method, rt.Path, rt.Auth, rt.Scope, rt.Handler)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, &Problem{Type: problemTypeBase + runtime.ENOTFOUND, Status: http.StatusNotFound,
@@ -160,9 +218,9 @@ func (a *API) Handler() http.Handler {
 	return a.cors(a.logRequests(mux))
 }
 
-func (a *API) register(mux *http.ServeMux, method, path string, auth Auth, h http.Handler) {
+func (a *API) register(mux *http.ServeMux, method, path string, auth Auth, scope Scope, h http.Handler) {
 	if auth == AuthKey {
-		h = a.authenticate(strings.Contains(path, "{projectIdOrName}"), h)
+		h = a.authenticate(strings.Contains(path, "{projectIdOrName}"), scope, h)
 	}
 	mux.Handle(method+" "+path, h)
 }
@@ -187,8 +245,9 @@ func Project(ctx context.Context) *runtime.Project {
 	return p
 }
 
-// authenticate checks X-Api-Key and, when scoped, the path's project.
-func (a *API) authenticate(scoped bool, next http.Handler) http.Handler {
+// authenticate checks X-Api-Key, then, when scoped, the path's project
+// (another project is 404 whatever the key's scope), then the key's scope.
+func (a *API) authenticate(scoped bool, scope Scope, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, err := a.apiKey(r)
 		if err != nil {
@@ -203,6 +262,10 @@ func (a *API) authenticate(scoped bool, next http.Handler) http.Handler {
 				return
 			}
 			ctx = context.WithValue(ctx, projectCtx, p)
+		}
+		if !KeyAllows(key, scope) {
+			a.WriteError(w, r, errForbidden(r.Method, r.URL.Path))
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

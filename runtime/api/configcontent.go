@@ -127,7 +127,7 @@ func (a *API) patchObjectConfigContent(w http.ResponseWriter, r *http.Request) e
 		if integ.LatestRevisionID != cur.Config.RevisionID {
 			changed = nil
 		}
-		if err := a.sample(r, integ.ProjectID, cur.ConnectionID, rev, content, changed); err != nil {
+		if err := a.sample(r, integ.ProjectID, cur.GroupRef, cur.ConnectionID, rev, content, changed); err != nil {
 			return err
 		}
 	}

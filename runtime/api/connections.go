@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -192,12 +194,16 @@ func (a *API) generateConnection(w http.ResponseWriter, r *http.Request) error {
 	if code == nil {
 		return badRequest("body", "oauth2AuthorizationCode", "oauth2AuthorizationCode is required: the tokens to import")
 	}
+	md, err := importMetadata(req.ProviderMetadata)
+	if err != nil {
+		return err
+	}
 	if a.oauth == nil {
 		return errNoOAuth
 	}
 	imp := oauth.ImportRequest{ProjectID: Project(r.Context()).ID, Provider: req.Provider,
 		GroupRef: req.GroupRef, GroupName: req.GroupName, ConsumerRef: req.ConsumerRef, ConsumerName: req.ConsumerName,
-		ProviderWorkspaceRef: req.ProviderWorkspaceRef, ProviderMetadata: req.ProviderMetadata, Scopes: code.Scopes}
+		ProviderWorkspaceRef: req.ProviderWorkspaceRef, ProviderMetadata: md, Scopes: code.Scopes}
 	if code.AccessToken != nil {
 		imp.AccessToken, imp.Expiry = code.AccessToken.Token, code.AccessToken.ExpiresAt
 	}
@@ -214,6 +220,51 @@ func (a *API) generateConnection(w http.ResponseWriter, r *http.Request) error {
 
 var errNoOAuth = runtime.Errorf(runtime.EINTERNAL, "this server runs without the OAuth service")
 
+// metadataSourceInput is ProviderMetadataInfo.Source of what the customer
+// typed in; runtime/oauth passes only such entries to the provider as
+// inputs.
+const metadataSourceInput = "input"
+
+// patchableMetadata are the providerMetadata keys PATCH .../connections/{id}
+// may set: the customer's inputs (@amp-labs/react's metadata form sends
+// workspace). Everything else (instance_url, orgURL, hub_id, user_id, ...)
+// comes from the token response or the provider and decides where the
+// connection's token is sent, so it is read-only.
+var patchableMetadata = map[string]bool{"workspace": true, "loginHost": true}
+
+// importableMetadata are the providerMetadata keys connections:generate
+// accepts besides patchableMetadata: an imported token comes without a
+// token response, so the importer supplies the API base the connector needs
+// (Salesforce's instance_url, Dynamics' orgURL), recorded with source
+// "token" as a token response would have given it. Other token- or
+// provider-derived keys are refused.
+var importableMetadata = map[string]bool{"instance_url": true, "orgURL": true}
+
+// importMetadata checks and normalises connections:generate's
+// providerMetadata (see importableMetadata).
+func importMetadata(in map[string]runtime.ProviderMetadataInfo) (map[string]runtime.ProviderMetadataInfo, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]runtime.ProviderMetadataInfo, len(in))
+	for k, v := range in {
+		switch {
+		case patchableMetadata[k]:
+			v.Source = metadataSourceInput
+		case importableMetadata[k]:
+			u, err := url.Parse(v.Value)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+				return nil, badRequest("body", "providerMetadata."+k, fmt.Sprintf("providerMetadata %q must be an http(s) URL", k))
+			}
+			v.Source = "token"
+		default:
+			return nil, badRequest("body", "providerMetadata."+k, fmt.Sprintf("providerMetadata %q cannot be imported; only workspace, loginHost, instance_url and orgURL are accepted", k))
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
 // patchConnection serves PATCH .../connections/{connectionId}: with the
 // :oauth-update suffix it starts a re-authorisation and answers the
 // authorize URL as text/plain; otherwise it updates providerWorkspaceRef or
@@ -225,6 +276,11 @@ func (a *API) patchConnection(w http.ResponseWriter, r *http.Request) error {
 	}
 	if strings.Contains(ref, ":") {
 		return runtime.Errorf(runtime.ENOTFOUND, "no such route: PATCH connections/%s (the only custom method is %s)", ref, oauthUpdateSuffix)
+	}
+	// The route serves frontend keys for :oauth-update (@amp-labs/react's
+	// re-authenticate); the update itself needs a full key.
+	if !KeyAllows(Key(r.Context()), ScopeFull) {
+		return errForbidden(r.Method, r.URL.Path)
 	}
 	var req struct {
 		UpdateMask []string `json:"updateMask"`
@@ -243,6 +299,7 @@ func (a *API) patchConnection(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("body", "connection", "connection is required")
 	}
 	var upd runtime.ConnectionUpdate
+	patchMetadata := false
 	for _, m := range req.UpdateMask {
 		switch m {
 		case "providerWorkspaceRef":
@@ -251,10 +308,12 @@ func (a *API) patchConnection(w http.ResponseWriter, r *http.Request) error {
 			}
 			upd.ProviderWorkspaceRef = req.Connection.ProviderWorkspaceRef
 		case "providerMetadata":
-			upd.ProviderMetadata = req.Connection.ProviderMetadata
-			if upd.ProviderMetadata == nil {
-				upd.ProviderMetadata = map[string]runtime.ProviderMetadataInfo{}
+			for k := range req.Connection.ProviderMetadata {
+				if !patchableMetadata[k] {
+					return badRequest("body", "connection.providerMetadata."+k, fmt.Sprintf("providerMetadata %q is read-only; only workspace and loginHost (the customer's inputs) can be patched", k))
+				}
 			}
+			patchMetadata = true
 		default:
 			return badRequest("body", "updateMask", fmt.Sprintf("updateMask path %q is not allowed; use providerWorkspaceRef or providerMetadata (re-authorise OAuth connections with :oauth-update)", m))
 		}
@@ -262,6 +321,23 @@ func (a *API) patchConnection(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.connection(r)
 	if err != nil {
 		return err
+	}
+	if patchMetadata {
+		// Merge into what the connection holds: the token's and the
+		// provider's entries stay, and so does an input the token has
+		// since vouched for.
+		md := maps.Clone(c.ProviderMetadata)
+		if md == nil {
+			md = map[string]runtime.ProviderMetadataInfo{}
+		}
+		for k, v := range req.Connection.ProviderMetadata {
+			if cur, ok := md[k]; ok && cur.Source != "" && cur.Source != metadataSourceInput {
+				return badRequest("body", "connection.providerMetadata."+k, fmt.Sprintf("providerMetadata %q came from the %s and is read-only", k, cur.Source))
+			}
+			v.Source = metadataSourceInput
+			md[k] = v
+		}
+		upd.ProviderMetadata = md
 	}
 	c, err = a.store.UpdateConnection(r.Context(), c.ProjectID, c.ID, upd)
 	if err != nil {

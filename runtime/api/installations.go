@@ -172,7 +172,7 @@ func (a *API) createInstallation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.sample(r, integ.ProjectID, connID, rev, content, nil); err != nil {
+	if err := a.sample(r, integ.ProjectID, req.GroupRef, connID, rev, content, nil); err != nil {
 		return err
 	}
 	if err := a.store.CreateInstallation(ctx, in); err != nil {
@@ -363,7 +363,7 @@ func (a *API) sampleUpdate(r *http.Request, integ *runtime.Integration, cur *run
 	if err != nil {
 		return err
 	}
-	return a.sample(r, integ.ProjectID, connID, rev, content, changed)
+	return a.sample(r, integ.ProjectID, cur.GroupRef, connID, rev, content, changed)
 }
 
 // toDoc turns v into generic JSON values (maps, slices, numbers as

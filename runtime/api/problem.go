@@ -82,6 +82,12 @@ func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteProblem(w, bad.problem())
 		return
 	}
+	var forbidden *forbiddenError
+	if errors.As(err, &forbidden) {
+		WriteProblem(w, &Problem{Type: problemTypeBase + "forbidden", Status: http.StatusForbidden,
+			Detail: forbidden.detail, Causes: []string{forbidden.detail}})
+		return
+	}
 	var unavailable *UnavailableError
 	if errors.As(err, &unavailable) {
 		a.log.WarnContext(r.Context(), "provider unavailable", slog.String("method", r.Method),

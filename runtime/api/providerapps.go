@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/seal"
@@ -15,6 +16,31 @@ type providerAppRequest struct {
 	ClientSecret *string                      `json:"clientSecret"`
 	Scopes       *[]string                    `json:"scopes"`
 	Metadata     *runtime.ProviderAppMetadata `json:"metadata"`
+}
+
+// reservedAuthParams are the authorize URL parameters runtime/oauth sets
+// itself: a provider app's authQueryParams must not override them (a
+// redirect_uri or state of the app's choosing would hand the code to
+// another host or defeat the CSRF check). Compared ignoring case and
+// surrounding space.
+var reservedAuthParams = []string{"redirect_uri", "state", "client_id", "code_challenge",
+	"code_challenge_method", "response_type", "scope"}
+
+// checkProviderAppMetadata refuses reserved authQueryParams keys, naming
+// the key.
+func checkProviderAppMetadata(field string, md *runtime.ProviderAppMetadata) error {
+	if md == nil {
+		return nil
+	}
+	for k := range md.AuthQueryParams {
+		for _, r := range reservedAuthParams {
+			if strings.EqualFold(strings.TrimSpace(k), r) {
+				return badRequest("body", field+".authQueryParams."+k,
+					fmt.Sprintf("authQueryParams %q is reserved: amp sets %s on the authorize URL itself", k, r))
+			}
+		}
+	}
+	return nil
 }
 
 // sealClientSecret seals a client secret bound to its project, row and column.
@@ -44,6 +70,9 @@ func (a *API) listProviderApps(w http.ResponseWriter, r *http.Request) error {
 func (a *API) createProviderApp(w http.ResponseWriter, r *http.Request) error {
 	var req providerAppRequest
 	if err := decode(w, r, maxBody, &req); err != nil {
+		return err
+	}
+	if err := checkProviderAppMetadata("metadata", req.Metadata); err != nil {
 		return err
 	}
 	proj := Project(r.Context())
@@ -143,6 +172,9 @@ func (a *API) patchProviderApp(w http.ResponseWriter, r *http.Request) error {
 		case "metadata":
 			if in.Metadata == nil {
 				return missing(m)
+			}
+			if err := checkProviderAppMetadata("providerApp.metadata", in.Metadata); err != nil {
+				return err
 			}
 			upd.Metadata = in.Metadata
 		case "provider":

@@ -156,7 +156,11 @@ func (a *API) revisionIntegration(ctx context.Context, projectID, integrationID,
 // sample runs the sample read of each target, unless the request says
 // skipSampling=true or no sampler is set. The first refusal or failure
 // stops it.
-func (a *API) sample(r *http.Request, projectID, connectionID string, in *manifest.Integration, content runtime.ConfigContent, changed func(string) bool) error {
+//
+// A connection of another group than groupRef (the installation's) is
+// refused here, before any provider call, with the store's message: the
+// sample read must not run with another customer's credentials.
+func (a *API) sample(r *http.Request, projectID, groupRef, connectionID string, in *manifest.Integration, content runtime.ConfigContent, changed func(string) bool) error {
 	skip, err := queryBool(r, "skipSampling")
 	if err != nil || skip || a.sampler == nil {
 		return err
@@ -166,6 +170,9 @@ func (a *API) sample(r *http.Request, projectID, connectionID string, in *manife
 	conn, err := a.store.GetConnection(r.Context(), projectID, connectionID)
 	if err != nil || conn.ProjectID != projectID || conn.Provider != content.Provider {
 		return nil
+	}
+	if conn.GroupRef != groupRef {
+		return runtime.Errorf(runtime.EINVALID, "connection %q belongs to another group than %q", connectionID, groupRef)
 	}
 	for _, t := range sampleTargets(in, content, changed) {
 		if err := a.sampler(r.Context(), projectID, connectionID, t.object, t.fields); err != nil {

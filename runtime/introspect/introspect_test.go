@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,7 +124,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.svc, err = introspect.New(introspect.Config{Store: e.store, Clients: e.oauth,
-		BaseURLs: map[string]string{hubspot.Name: e.fakes[hubspot.Name].srv.URL}})
+		BaseURLs: endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,5 +469,53 @@ func TestDescribeCache(t *testing.T) {
 	objs, err := e.svc.ListObjects(ctx, conn)
 	if err != nil || len(objs) == 0 {
 		t.Fatalf("list objects: %v, %v", objs, err)
+	}
+}
+
+// TestConnectorRefusesForeignBaseURL: without a Config.BaseURLs override,
+// the API base URL a connection's metadata names must be https on the
+// provider's own domains, since the connection's token is sent there.
+func TestConnectorRefusesForeignBaseURL(t *testing.T) {
+	e := newEnv(t)
+	var hits atomic.Int64
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(evil.Close)
+	svc, err := introspect.New(introspect.Config{Store: e.store, Clients: e.oauth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		provider, key, base string
+		ok                  bool
+	}{
+		{salesforce.Name, "instance_url", evil.URL, false},
+		{salesforce.Name, "instance_url", "https://attacker.example", false},
+		{salesforce.Name, "instance_url", "https://salesforce.com.attacker.example", false},
+		{salesforce.Name, "instance_url", "https://acme.my.salesforce.com", true},
+		{dynamics.Name, dynamics.MetaOrgURL, "http://contoso.crm.dynamics.com", false},
+		{dynamics.Name, dynamics.MetaOrgURL, "https://contoso.crm.dynamics.com", true},
+		{hubspot.Name, "instance_url", "https://attacker.example", false},
+	} {
+		c := e.connect(e.project, tc.provider, "g-"+tc.provider+"-"+strings.NewReplacer(":", "", "/", "", ".", "").Replace(tc.base))
+		if c.ProviderMetadata == nil {
+			c.ProviderMetadata = map[string]runtime.ProviderMetadataInfo{}
+		}
+		c.ProviderMetadata[tc.key] = runtime.ProviderMetadataInfo{Value: tc.base, Source: "token"}
+		_, err := svc.Connector(ctx, c)
+		if tc.ok && err != nil {
+			t.Errorf("%s %s: %v", tc.provider, tc.base, err)
+		}
+		if !tc.ok {
+			if runtime.ErrorCode(err) != runtime.EINVALID {
+				t.Errorf("%s %s: Connector = %v, want EINVALID", tc.provider, tc.base, err)
+			}
+			if _, err := svc.ListObjects(ctx, c); err == nil {
+				t.Errorf("%s %s: ListObjects succeeded", tc.provider, tc.base)
+			}
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the foreign host received %d requests", n)
 	}
 }

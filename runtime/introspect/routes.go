@@ -37,7 +37,8 @@ func NewHandlers(svc *Service, a *api.API) *Handlers { return &Handlers{svc: svc
 // handler dispatches it to ServeHydrate.
 func Routes(svc *Service, a *api.API) []api.Route {
 	h := NewHandlers(svc, a)
-	return []api.Route{{Method: http.MethodGet, Path: MetadataPath, Auth: api.AuthKey, Handler: http.HandlerFunc(h.ServeMetadata)}}
+	// The installation UI reads object metadata with its frontend key.
+	return []api.Route{{Method: http.MethodGet, Path: MetadataPath, Auth: api.AuthKey, Scope: api.ScopeFrontend, Handler: http.HandlerFunc(h.ServeMetadata)}}
 }
 
 // IsHydrate reports whether a revision path segment asks for hydration.

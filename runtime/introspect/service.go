@@ -6,8 +6,10 @@
 //
 // It builds provider connectors from the registry and knows no provider by
 // name: the base URL comes from Config.BaseURLs, else from the connection's
-// provider metadata (instance_url for Salesforce, orgURL for Dynamics), else
-// the connector's default (HubSpot's API host).
+// provider metadata (instance_url for Salesforce, orgURL for Dynamics) when
+// the provider accepts its host (providers.OAuthProvider.CheckBaseURL: https
+// on its own API domains), else the connector's default (HubSpot's API
+// host).
 package introspect
 
 import (
@@ -127,9 +129,22 @@ func (s *Service) Connector(ctx context.Context, conn *runtime.Connection) (prov
 		meta[k] = v.Value
 	}
 	base := s.cfg.BaseURLs[conn.Provider]
-	for _, k := range baseURLKeys {
-		if base == "" {
-			base = meta[k]
+	if base == "" {
+		for _, k := range baseURLKeys {
+			if base = meta[k]; base != "" {
+				break
+			}
+		}
+		if base != "" {
+			// The connection's token is sent there: only the provider's own
+			// API hosts (Config.BaseURLs is the way to a fake).
+			op, ok := p.(providers.OAuthProvider)
+			if !ok {
+				return nil, runtime.Errorf(runtime.EINVALID, "provider %q cannot vouch for the connection's API base URL %q", conn.Provider, base)
+			}
+			if err := op.CheckBaseURL(base); err != nil {
+				return nil, runtime.Errorf(runtime.EINVALID, "connection %s: refusing its API base URL: %v", conn.ID, err)
+			}
 		}
 	}
 	return cp.NewConnector(providers.Config{HTTPClient: client, BaseURL: base, Metadata: meta})

@@ -14,8 +14,10 @@ import (
 // configuration and what to keep from a token response.
 type Provider struct {
 	// Config returns the provider's oauth2 configuration for a project's
-	// client, filled from the connection's inputs (workspace, login host).
-	Config func(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) *oauth2.Config
+	// client, filled from the connection's inputs (workspace, login host),
+	// or an error for an input it refuses (a login host that is not the
+	// provider's).
+	Config func(clientID, clientSecret, redirectURL string, inputs map[string]string, scopes []string) (*oauth2.Config, error)
 	// Inspect returns the provider metadata to keep (keys as the provider
 	// package names them) and the scopes granted, nil when the provider
 	// does not say. apiBase is the provider's API host when it was

@@ -35,6 +35,13 @@ const StateTTL = 10 * time.Minute
 // renewed.
 const DefaultRefreshMargin = time.Minute
 
+// DefaultHTTPTimeout bounds each call of the default HTTP client;
+// DefaultRefreshTimeout bounds a token refresh.
+const (
+	DefaultHTTPTimeout    = 30 * time.Second
+	DefaultRefreshTimeout = 30 * time.Second
+)
+
 // Errors the flow wraps around a *runtime.Error (so runtime.ErrorCode and
 // runtime.ErrorMessage still give the code and the message to show).
 var (
@@ -72,9 +79,13 @@ type Config struct {
 	// Now is the clock (nil: time.Now). Token expiries are computed with
 	// it from expires_in, so a test can drive refreshes with a fake clock.
 	Now func() time.Time
-	// HTTPClient calls token endpoints and HubSpot's token info (nil:
-	// http.DefaultClient).
+	// HTTPClient calls token endpoints and HubSpot's token info (nil: a
+	// client with a DefaultHTTPTimeout timeout).
 	HTTPClient *http.Client
+	// RefreshTimeout bounds one token refresh call (zero:
+	// DefaultRefreshTimeout), so a provider that does not answer cannot
+	// hold every caller of the connection.
+	RefreshTimeout time.Duration
 	// RefreshMargin is how long before expiry a token is renewed (zero:
 	// DefaultRefreshMargin). It is capped at half the token's lifetime.
 	RefreshMargin time.Duration
@@ -113,7 +124,10 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if cfg.RefreshTimeout <= 0 {
+		cfg.RefreshTimeout = DefaultRefreshTimeout
 	}
 	if cfg.RefreshMargin <= 0 {
 		cfg.RefreshMargin = DefaultRefreshMargin
@@ -139,7 +153,8 @@ type StartRequest struct {
 	ConsumerRef   string
 	ConsumerName  string
 	// ConnectionID names the connection to re-authorise; empty for a new
-	// one (an existing connection of the group is re-authorised anyway).
+	// one, which the group must not have yet (ECONFLICT: re-consent goes
+	// through Reauthorize).
 	ConnectionID string
 	// Scopes are the manifest's minimal scopes for the provider
 	// (manifest.ProviderScopes), computed by the caller; the provider app's
@@ -172,6 +187,14 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 	if app.Provider != req.Provider {
 		return "", runtime.Errorf(runtime.EINVALID, "provider app %s is for %s, not %s", app.ID, app.Provider, req.Provider)
 	}
+	if req.ConnectionID == "" {
+		probe := &runtime.Connection{ProjectID: req.ProjectID, Provider: req.Provider, GroupRef: req.GroupRef}
+		if existing, err := s.existing(ctx, probe, ""); err != nil {
+			return "", err
+		} else if existing != nil {
+			return "", alreadyConnected(probe, existing.ID)
+		}
+	}
 	inputs := maps.Clone(req.ProviderInputs)
 	if inputs == nil {
 		inputs = map[string]string{}
@@ -192,7 +215,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 	if redirect == "" {
 		redirect = s.CallbackURL()
 	}
-	cfg := s.oauthConfig(p, req.Provider, app.ClientID, secret, redirect, inputs, scopes)
+	cfg, err := s.oauthConfig(p, req.Provider, app.ClientID, secret, redirect, inputs, scopes)
+	if err != nil {
+		return "", err
+	}
 	for _, in := range spec.OAuth.Inputs {
 		ph := "{{." + in.Name + "}}"
 		if strings.Contains(cfg.Endpoint.AuthURL+cfg.Endpoint.TokenURL+strings.Join(cfg.Scopes, " "), ph) {
@@ -255,7 +281,10 @@ func (s *Service) Callback(ctx context.Context, state, code string) (*runtime.Co
 		return nil, err
 	}
 	inputs := inputsOf(st.ProviderMetadata)
-	cfg := s.oauthConfig(p, st.Provider, app.ClientID, secret, st.RedirectURI, inputs, st.Scopes)
+	cfg, err := s.oauthConfig(p, st.Provider, app.ClientID, secret, st.RedirectURI, inputs, st.Scopes)
+	if err != nil {
+		return nil, err
+	}
 	var opts []oauth2.AuthCodeOption
 	if len(st.PKCEVerifier) > 0 {
 		v, err := s.cfg.Sealer.Open(seal.PurposePKCEVerifier, st.PKCEVerifier, verifierAAD(st.ProjectID, st.State))
@@ -285,8 +314,10 @@ func (s *Service) Callback(ctx context.Context, state, code string) (*runtime.Co
 	if md == nil {
 		md = map[string]runtime.ProviderMetadataInfo{}
 	}
+	// What the token response says wins over what the customer typed:
+	// instance_url, say, is where the connection's token is sent.
 	for k, v := range meta {
-		if _, typed := md[k]; !typed && v != "" {
+		if v != "" {
 			md[k] = runtime.ProviderMetadataInfo{Value: v, Source: "token"}
 		}
 	}
@@ -321,9 +352,9 @@ type ImportRequest struct {
 	Scopes []string
 }
 
-// Import creates a connection from existing tokens, sealed, or replaces the
-// tokens of the group's connection to the provider. The project must have a
-// provider app for the provider: refreshes use it.
+// Import creates a connection from existing tokens, sealed. A group that
+// already has a connection to the provider is refused (ECONFLICT). The
+// project must have a provider app for the provider: refreshes use it.
 func (s *Service) Import(ctx context.Context, req ImportRequest) (*runtime.Connection, error) {
 	if req.ProjectID == "" || req.Provider == "" || req.GroupRef == "" || req.ConsumerRef == "" {
 		return nil, runtime.Errorf(runtime.EINVALID, "provider, groupRef and consumerRef are required")
@@ -349,13 +380,17 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (*runtime.Conne
 	return s.save(ctx, c, "", storedToken{AccessToken: req.AccessToken, RefreshToken: req.RefreshToken, TokenType: "Bearer", Expiry: runtime.Millis(req.Expiry)})
 }
 
-// save creates c, or re-authorises the connection named by connID or, when
-// connID is empty, the group's existing connection to the provider.
+// save creates c, or re-authorises the connection named by connID. With
+// connID empty, a group that already has a connection to the provider is
+// refused (ECONFLICT): only Reauthorize replaces a connection's tokens.
 func (s *Service) save(ctx context.Context, c *runtime.Connection, connID string, tok storedToken) (*runtime.Connection, error) {
 	for attempt := 0; ; attempt++ {
 		existing, err := s.existing(ctx, c, connID)
 		if err != nil {
 			return nil, err
+		}
+		if existing != nil && connID == "" {
+			return nil, alreadyConnected(c, existing.ID)
 		}
 		if existing == nil {
 			c.ID = runtime.NewID()
@@ -365,7 +400,7 @@ func (s *Service) save(ctx context.Context, c *runtime.Connection, connID string
 			c.TokenExpiry = tok.Expiry
 			err = s.cfg.Store.CreateConnection(ctx, c)
 			if runtime.ErrorCode(err) == runtime.ECONFLICT && attempt == 0 {
-				continue // another callback of the group came first: update it
+				continue // another callback of the group came first: refused above
 			}
 			if err != nil {
 				return nil, fmt.Errorf("oauth: create connection: %w", err)
@@ -399,6 +434,12 @@ func (s *Service) save(ctx context.Context, c *runtime.Connection, connID string
 		}
 		return out, nil
 	}
+}
+
+// alreadyConnected is the error for a second connection of a group to a
+// provider.
+func alreadyConnected(c *runtime.Connection, existingID string) error {
+	return runtime.Errorf(runtime.ECONFLICT, "group %s already has a connection to %s (%s); re-authorise it with :oauth-update", c.GroupRef, c.Provider, existingID)
 }
 
 func (s *Service) existing(ctx context.Context, c *runtime.Connection, connID string) (*runtime.Connection, error) {
@@ -495,13 +536,27 @@ func (s *Service) providerApp(ctx context.Context, projectID, provider, id strin
 	return app, string(secret), nil
 }
 
-func (s *Service) oauthConfig(p Provider, provider, clientID, secret, redirect string, inputs map[string]string, scopes []string) *oauth2.Config {
-	cfg := p.Config(clientID, secret, redirect, inputs, scopes)
+// oauthConfig returns the provider's configuration with only the inputs
+// its catalog entry declares (loginHost, workspace), which the provider
+// validates, moved to Config.Endpoints when set (the fakes).
+func (s *Service) oauthConfig(p Provider, provider, clientID, secret, redirect string, inputs map[string]string, scopes []string) (*oauth2.Config, error) {
+	declared := map[string]string{}
+	if spec, ok := s.cfg.Registry.Spec(provider); ok {
+		for _, in := range spec.OAuth.Inputs {
+			if v := inputs[in.Name]; v != "" {
+				declared[in.Name] = v
+			}
+		}
+	}
+	cfg, err := p.Config(clientID, secret, redirect, declared, scopes)
+	if err != nil {
+		return nil, runtime.Errorf(runtime.EINVALID, "%s", err.Error())
+	}
 	if base := s.cfg.Endpoints[provider]; base != "" {
 		cfg.Endpoint.AuthURL = rebase(cfg.Endpoint.AuthURL, base)
 		cfg.Endpoint.TokenURL = rebase(cfg.Endpoint.TokenURL, base)
 	}
-	return cfg
+	return cfg, nil
 }
 
 func (s *Service) clientCtx(ctx context.Context) context.Context {

@@ -2,9 +2,11 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"golang.org/x/oauth2"
@@ -189,9 +191,16 @@ func (src *source) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.
 	if err != nil {
 		return nil, err
 	}
-	cfg := src.svc.oauthConfig(p, c.Provider, app.ClientID, secret, "", inputsOf(c.ProviderMetadata), nil)
+	// Only the inputs the provider declares, validated by it (oauthConfig):
+	// the token endpoint receives the client secret.
+	cfg, err := src.svc.oauthConfig(p, c.Provider, app.ClientID, secret, "", inputsOf(c.ProviderMetadata), nil)
+	if err != nil {
+		return nil, err
+	}
 	now := src.svc.cfg.Now()
-	tok, err := cfg.TokenSource(src.svc.clientCtx(ctx), &oauth2.Token{RefreshToken: refresh}).Token()
+	tctx, cancel := context.WithTimeout(ctx, src.svc.cfg.RefreshTimeout)
+	defer cancel()
+	tok, err := cfg.TokenSource(src.svc.clientCtx(tctx), &oauth2.Token{RefreshToken: refresh}).Token()
 	if err != nil {
 		return nil, src.refused(ctx, c, err)
 	}
@@ -227,8 +236,13 @@ func (src *source) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.
 	}
 }
 
-// refused classifies a failed refresh. A refusal by the provider marks the
-// connection bad_credentials (unless it was re-authorised meanwhile).
+// refused classifies a failed refresh. Only a refused grant (invalid_grant,
+// invalid_token: the app was revoked, the refresh token expired) marks the
+// connection bad_credentials, unless it was re-authorised meanwhile. A
+// refused client (invalid_client, unauthorized_client: the provider app's
+// credentials or settings) is the builder's to fix: the error names the
+// provider app and the connection stays as it is, so the next refresh tries
+// again once the app is fixed.
 func (src *source) refused(ctx context.Context, c *runtime.Connection, err error) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
@@ -238,6 +252,22 @@ func (src *source) refused(ctx context.Context, c *runtime.Connection, err error
 	if status >= 500 || status == http.StatusTooManyRequests {
 		return &providers.Error{Kind: providers.KindForStatus(status), Provider: c.Provider, Status: status, Code: re.ErrorCode, Message: "token refresh failed"}
 	}
+	code, detail := refusalCode(re)
+	switch code {
+	case "invalid_grant", "invalid_token":
+	case "invalid_client", "unauthorized_client":
+		msg := fmt.Sprintf("%s refused the project's provider app %s (client %s) when renewing the connection's token (%s): check its client ID and secret with `amp provider-app set`; the connection is unchanged", c.Provider, c.ProviderAppID, clientOf(ctx, src, c), code)
+		if detail != "" {
+			msg += " (" + detail + ")"
+		}
+		return &providers.Error{Kind: providers.KindAuth, Provider: c.Provider, Status: status, Code: code, Message: msg}
+	default:
+		msg := fmt.Sprintf("%s refused to renew the connection's token (%s)", c.Provider, or(code, strconv.Itoa(status)))
+		if detail != "" {
+			msg += ": " + detail
+		}
+		return &providers.Error{Kind: providers.KindAuth, Provider: c.Provider, Status: status, Code: code, Message: msg}
+	}
 	_, serr := src.svc.cfg.Store.SetConnectionStatus(ctx, c.ProjectID, c.ID, c.TokenVersion, runtime.ConnectionBadCredentials)
 	if runtime.ErrorCode(serr) == runtime.ECONFLICT {
 		// Re-authorised or refreshed elsewhere meanwhile: not bad.
@@ -245,11 +275,39 @@ func (src *source) refused(ctx context.Context, c *runtime.Connection, err error
 			return &providers.Error{Kind: providers.KindRetryable, Provider: c.Provider, Message: "the connection's tokens changed during the refresh; retry"}
 		}
 	}
-	code := re.ErrorCode
-	if code == "" {
-		code = "invalid_grant"
+	return src.authError(c.Provider, status, code, detail)
+}
+
+// clientOf returns the client ID of the connection's provider app, or "?".
+func clientOf(ctx context.Context, src *source, c *runtime.Connection) string {
+	if app, err := src.svc.cfg.Store.GetProviderApp(ctx, c.ProjectID, c.ProviderAppID); err == nil {
+		return app.ClientID
 	}
-	return src.authError(c.Provider, status, code, re.ErrorDescription)
+	return "?"
+}
+
+// refusalCode returns the OAuth error code of a refused token request,
+// normalised: RFC 6749's "error", or HubSpot's "status"
+// (BAD_REFRESH_TOKEN, BAD_CLIENT_ID), which the oauth2 package does not
+// read. An empty code stays empty.
+func refusalCode(re *oauth2.RetrieveError) (code, detail string) {
+	code, detail = re.ErrorCode, re.ErrorDescription
+	if code == "" {
+		var body struct{ Error, Status, Message string }
+		if json.Unmarshal(re.Body, &body) == nil {
+			code = or(body.Error, body.Status)
+			if detail == "" {
+				detail = body.Message
+			}
+		}
+	}
+	switch code {
+	case "BAD_REFRESH_TOKEN":
+		code = "invalid_grant"
+	case "BAD_CLIENT_ID", "BAD_CLIENT_SECRET":
+		code = "invalid_client"
+	}
+	return code, detail
 }
 
 func (src *source) authError(provider string, status int, code, detail string) error {

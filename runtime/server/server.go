@@ -38,6 +38,9 @@ const defaultAddr = "127.0.0.1:8080"
 // sweepInterval is how often Run deletes expired OAuth states.
 const sweepInterval = 10 * time.Minute
 
+// OAuthHTTPTimeout bounds each call of the default OAuth HTTP client.
+const OAuthHTTPTimeout = 30 * time.Second
+
 // shutdownTimeout bounds the graceful shutdown of Run.
 const shutdownTimeout = 15 * time.Second
 
@@ -67,8 +70,17 @@ type Config struct {
 	// by catalog name (oauth.Config.Endpoints): for the fakes. Empty for
 	// real providers.
 	OAuthEndpoints map[string]string
-	// OAuthHTTPClient calls token endpoints (nil: http.DefaultClient).
+	// OAuthHTTPClient calls token endpoints (nil: a client with an
+	// OAuthHTTPTimeout timeout, so a provider that does not answer cannot
+	// hold a refresh).
 	OAuthHTTPClient *http.Client
+	// OpenerOrigin is the origin of the builder's application that opens
+	// the OAuth popup: the callback page posts its result to
+	// window.opener with it as targetOrigin (oauth.Config.OpenerOrigin).
+	// Empty means "*", what @amp-labs/react expects (the message carries
+	// only a connection ID or an error); set it (https://app.example.com)
+	// so no other page that opened the popup receives it.
+	OpenerOrigin string
 	// Extensions add routes next to the management API, behind its
 	// authentication (api.Route.Auth). Each is called once by New with the
 	// wiring (store, sealer, API, OAuth service). The OAuth routes
@@ -123,6 +135,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	if cfg.OAuthHTTPClient == nil {
+		cfg.OAuthHTTPClient = &http.Client{Timeout: OAuthHTTPTimeout}
+	}
+	if err := checkOrigin(cfg.OpenerOrigin); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
@@ -162,7 +180,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	svc, err := oauth.New(oauth.Config{Store: store, Sealer: sealer, PublicURL: publicURL,
-		Endpoints: cfg.OAuthEndpoints, HTTPClient: cfg.OAuthHTTPClient})
+		Endpoints: cfg.OAuthEndpoints, HTTPClient: cfg.OAuthHTTPClient, OpenerOrigin: cfg.OpenerOrigin})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("oauth: %w", err)
@@ -254,7 +272,8 @@ func sampleError(conn *runtime.Connection, object string, err error) error {
 func oauthRoutes(a *api.API, svc *oauth.Service) []api.Route {
 	connect := svc.ConnectHandler(oauth.ConnectConfig{Project: a.ProjectIDFor, Scopes: a.ProviderScopes, Error: a.WriteError})
 	return []api.Route{
-		{Method: http.MethodPost, Path: "/v1/oauth-connect", Auth: api.AuthKey, Handler: connect},
+		// The embedded UI starts connections with its frontend key.
+		{Method: http.MethodPost, Path: "/v1/oauth-connect", Auth: api.AuthKey, Scope: api.ScopeFrontend, Handler: connect},
 		{Method: http.MethodGet, Path: oauth.CallbackPath, Auth: api.AuthNone, Handler: svc.CallbackHandler()},
 	}
 }
@@ -284,6 +303,20 @@ func (s *Server) publicURL() (string, error) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// checkOrigin accepts "", "*" or a URL origin (scheme://host[:port], no
+// path).
+func checkOrigin(origin string) error {
+	if origin == "" || origin == "*" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("opener origin %q: want \"*\" or scheme://host[:port]", origin)
+	}
+	return nil
 }
 
 func (s *Server) listenAddr() string {

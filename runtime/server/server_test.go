@@ -607,3 +607,34 @@ func TestExtension(t *testing.T) {
 		t.Errorf("Routes() has %d routes, want built-ins + 5", n)
 	}
 }
+
+// TestFrontendKeyReachesTheEmbeddedUIRoutes checks that the routes the
+// server adds for the installation UI (oauth-connect, object metadata)
+// admit a frontend key, while a full-only route refuses it.
+func TestFrontendKeyReachesTheEmbeddedUIRoutes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	p, err := e.srv.Store().GetProjectByName(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, hash := apikey.Generate()
+	if err := e.srv.Store().CreateAPIKey(ctx, &runtime.APIKey{ProjectID: p.ID, KeyHash: hash, Label: "ui", Active: true, Scopes: []string{"frontend"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/v1/oauth-connect", map[string]any{"projectIdOrName": "default", "provider": "salesforce", "groupRef": "g", "consumerRef": "c"}},
+		{"GET", "/v1/projects/default/integrations/x/objects/account/metadata?groupRef=g", nil},
+	} {
+		if r := e.do(c.method, c.path, plain, c.body); r.status == 403 || r.status == 401 {
+			t.Errorf("%s %s with a frontend key = %d %s, want it admitted", c.method, c.path, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", "/v1/projects/default/api-keys", plain, map[string]any{"label": "x"}); r.status != 403 {
+		t.Errorf("api-keys with a frontend key = %d, want 403", r.status)
+	}
+}
