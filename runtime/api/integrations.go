@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -63,9 +64,12 @@ func toRevision(rev *runtime.Revision) revisionJSON {
 // deployIntegrations is integrations:batch: the manifest inline
 // (sourceYaml), validated exactly as `amp validate` does; errors answer 422
 // with the diagnostics. Each integration whose canonical content changed
-// gets a new revision.
+// gets a new revision. Breaking changes (manifest.Diff) to an integration
+// that has installations answer 409 and deploy nothing unless the request
+// says destructive=true.
 func (a *API) deployIntegrations(w http.ResponseWriter, r *http.Request) error {
-	if _, err := queryBool(r, "destructive"); err != nil {
+	destructive, err := queryBool(r, "destructive")
+	if err != nil {
 		return err
 	}
 	var req struct {
@@ -106,6 +110,14 @@ func (a *API) deployIntegrations(w http.ResponseWriter, r *http.Request) error {
 	if len(deploys) == 0 {
 		return runtime.Errorf(runtime.EINVALID, "the manifest has no integrations")
 	}
+	if !destructive {
+		if p, err := a.breakingProblem(r.Context(), Project(r.Context()).ID, f.Manifest, deploys); err != nil || p != nil {
+			if p != nil {
+				WriteProblem(w, p)
+			}
+			return err
+		}
+	}
 	results, err := a.store.DeployIntegrations(r.Context(), Project(r.Context()).ID, deploys)
 	if err != nil {
 		return err
@@ -118,6 +130,79 @@ func (a *API) deployIntegrations(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// breakingProblem checks a deploy against the live installations: for each
+// integration of the batch that has a latest revision and at least one
+// installation, the breaking changes (manifest.Diff) from that revision to
+// the new content. It returns the 409 problem that refuses the deploy, or
+// nil when no breaking change reaches an installation. The check runs before
+// the store's deploy, so it does not serialize with a concurrent install.
+func (a *API) breakingProblem(ctx context.Context, projectID string, m *manifest.Manifest, deploys []runtime.IntegrationDeploy) (*Problem, error) {
+	ints, err := a.store.ListIntegrations(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	deployed := make(map[string]*runtime.Integration, len(ints))
+	for _, in := range ints {
+		deployed[in.Name] = in
+	}
+	var details, causes []string
+	affected := 0
+	for _, d := range deploys {
+		in := deployed[d.Name]
+		if in == nil || in.LatestRevision == nil || in.LatestRevision.Hash == d.Hash {
+			continue
+		}
+		old, oldErr := revisionManifest(in.LatestRevision)
+		var breaking []string
+		if oldErr == nil {
+			for _, ch := range manifest.Diff(old, m, a.registry) {
+				if ch.Breaking && ch.Integration == d.Name {
+					breaking = append(breaking, ch.Summary)
+				}
+			}
+			if len(breaking) == 0 {
+				continue
+			}
+		}
+		insts, err := a.store.ListInstallations(ctx, projectID, runtime.InstallationFilter{IntegrationID: in.ID})
+		if err != nil {
+			return nil, err
+		}
+		if len(insts) == 0 {
+			continue
+		}
+		if oldErr != nil {
+			// Fail closed: the change cannot be checked, and it reaches
+			// installations.
+			breaking = []string{fmt.Sprintf("integration %s: the deployed revision cannot be compared (%v)", d.Name, oldErr)}
+		}
+		groups := make([]string, len(insts))
+		for i, inst := range insts {
+			groups[i] = inst.GroupRef
+		}
+		affected += len(insts)
+		details = append(details, fmt.Sprintf("integration %s has %s (groups %s)", d.Name,
+			countNoun(len(insts), "installation"), strings.Join(groups, ", ")))
+		causes = append(causes, breaking...)
+	}
+	if affected == 0 {
+		return nil, nil
+	}
+	return &Problem{Type: problemTypeBase + "breaking_change", Status: http.StatusConflict,
+		Detail: fmt.Sprintf("refusing to deploy: breaking changes affect %s: %s; nothing was deployed",
+			countNoun(affected, "live installation"), strings.Join(details, "; ")),
+		Causes: causes,
+		Remedy: "deploy with destructive=true (amp deploy --allow-destructive) to deploy the breaking changes anyway"}, nil
+}
+
+// countNoun is "1 noun" or "n nouns".
+func countNoun(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // manifestProblem answers 422 with the manifest's diagnostics: causes for
