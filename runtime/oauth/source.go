@@ -26,6 +26,12 @@ import (
 // token expired) the connection becomes bad_credentials and the source
 // returns a providers.KindAuth error until the customer re-authorises.
 //
+// When persisting a new token fails (a busy or failing store), the source
+// keeps it in memory as unpersisted: with rotating refresh tokens it holds
+// the only valid refresh token, so the older stored token of the same
+// version never replaces it, and saving it is retried on the next use and
+// before any refresh until it succeeds (see source.persist).
+//
 // Returns ENOTFOUND if the project has no such connection.
 func (s *Service) TokenSource(ctx context.Context, projectID, connectionID string) (providers.TokenSource, error) {
 	key := projectID + "/" + connectionID
@@ -60,7 +66,7 @@ func (s *Service) forget(projectID, connID string) {
 	s.mu.Unlock()
 	if src != nil {
 		src.mu.Lock()
-		src.tok, src.version = nil, 0
+		src.tok, src.version, src.unpersisted = nil, 0, false
 		src.mu.Unlock()
 	}
 }
@@ -72,9 +78,17 @@ type source struct {
 	// waiting for).
 	sem chan struct{}
 
-	mu      sync.Mutex
-	tok     *storedToken // nil until loaded
+	mu  sync.Mutex
+	tok *storedToken // nil until loaded
+	// version is the connection's token version tok was read at or, when
+	// unpersisted, the version it was refreshed from (and must be written
+	// over).
 	version int64
+	// unpersisted is set while tok is newer than the stored token of the
+	// same version because saving it failed: the stored one must not
+	// replace it (its refresh token may have been rotated out), and
+	// persist retries the save.
+	unpersisted bool
 }
 
 var _ providers.TokenSource = (*source)(nil)
@@ -108,13 +122,104 @@ func (src *source) load(ctx context.Context) (*runtime.Connection, *storedToken,
 	return c, &t, nil
 }
 
-// adopt caches tok unless a newer version is cached already.
+// adopt caches tok unless a newer version is cached already, or an
+// unpersisted token refreshed from this version (which is newer than tok).
 func (src *source) adopt(tok *storedToken, version int64) {
 	src.mu.Lock()
-	if src.tok == nil || version >= src.version {
-		src.tok, src.version = tok, version
+	if src.tok == nil || version > src.version || (version == src.version && !src.unpersisted) {
+		src.tok, src.version, src.unpersisted = tok, version, false
 	}
 	src.mu.Unlock()
+}
+
+// keep caches next, refreshed from version, as unpersisted after saving it
+// failed, unless the cache has moved on meanwhile (a re-authorisation in
+// this process, or a newer version loaded).
+func (src *source) keep(next *storedToken, version int64) {
+	src.mu.Lock()
+	if src.tok != nil && src.version == version {
+		src.tok, src.unpersisted = next, true
+	}
+	src.mu.Unlock()
+}
+
+// pending returns the cached token and the version it was refreshed from
+// if saving it is still to be done.
+func (src *source) pending() (*storedToken, int64) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.unpersisted {
+		return src.tok, src.version
+	}
+	return nil, 0
+}
+
+// persist saves the cached token if an earlier save failed; the caller
+// holds sem, so no refresh writes meanwhile. It writes over the version the
+// token was refreshed from, as the refresh would have.
+//
+// If the store has a newer version meanwhile (ECONFLICT), that one wins and
+// the unpersisted token is dropped: it was written by another process or a
+// re-authorisation after reading the version ours was refreshed from, so it
+// was obtained later from the provider (a re-consent, or a refresh the
+// provider accepted), and writing ours over it would need a blind write
+// that could undo a re-authorisation. Only the older stored token of the
+// same version is never adopted over ours.
+//
+// A failed save leaves the token unpersisted (still usable here) and is
+// returned.
+func (src *source) persist(ctx context.Context) error {
+	tok, version := src.pending()
+	if tok == nil {
+		return nil
+	}
+	sealed, err := src.svc.sealTokens(src.projectID, src.connID, *tok)
+	if err != nil {
+		return err
+	}
+	out, err := src.svc.cfg.Store.UpdateConnectionTokens(ctx, src.projectID, src.connID, version, runtime.ConnectionTokens{
+		Tokens: sealed, TokenExpiry: tok.Expiry, Status: runtime.ConnectionCreated,
+	})
+	switch runtime.ErrorCode(err) {
+	case "":
+		src.mu.Lock()
+		if src.tok == tok && src.unpersisted {
+			src.version, src.unpersisted = out.TokenVersion, false
+		}
+		src.mu.Unlock()
+		return nil
+	case runtime.ECONFLICT:
+		src.drop(tok)
+		_, _, err := src.load(ctx)
+		return err
+	default:
+		return fmt.Errorf("oauth: save the renewed token: %w", err)
+	}
+}
+
+// drop forgets tok if it is the cached unpersisted token, so the next
+// load adopts the stored token.
+func (src *source) drop(tok *storedToken) {
+	src.mu.Lock()
+	if src.tok == tok && src.unpersisted {
+		src.tok, src.version, src.unpersisted = nil, 0, false
+	}
+	src.mu.Unlock()
+}
+
+// tryPersist retries saving an unpersisted token unless a refresh is in
+// flight (it saves it first). Errors are not the caller's: the token works
+// from memory and the next use retries.
+func (src *source) tryPersist(ctx context.Context) {
+	if tok, _ := src.pending(); tok == nil {
+		return
+	}
+	select {
+	case src.sem <- struct{}{}:
+		defer func() { <-src.sem }()
+		_ = src.persist(ctx)
+	default:
+	}
 }
 
 // fresh reports whether t can be used now without renewing it.
@@ -134,6 +239,7 @@ func (src *source) fresh(t *storedToken) bool {
 
 // Token returns the access token, renewed first when it is about to expire.
 func (src *source) Token(ctx context.Context) (*oauth2.Token, error) {
+	src.tryPersist(ctx)
 	t, _, err := src.current(ctx)
 	if err != nil {
 		return nil, err
@@ -157,7 +263,10 @@ func (src *source) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.
 	newer := func(t *storedToken) bool {
 		return src.fresh(t) && (refused == nil || t.AccessToken != refused.AccessToken)
 	}
-	cached, cachedVersion, err := src.current(ctx)
+	// An unpersisted token is saved before anything else; if the store
+	// still fails, go on with it from memory (load keeps it cached).
+	_ = src.persist(ctx)
+	cached, _, err := src.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -169,16 +278,20 @@ func (src *source) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.
 	if err != nil {
 		return nil, err
 	}
-	if newer(stored) {
-		return stored.oauth2(), nil
-	}
-	if c.Status == runtime.ConnectionBadCredentials {
-		return nil, src.authError(c.Provider, 0, "invalid_grant", "")
-	}
 	refresh := stored.RefreshToken
-	if cachedVersion == c.TokenVersion && cached.RefreshToken != "" {
-		// The newest refresh token, even if persisting it failed.
+	if tok, _ := src.pending(); tok == cached {
+		// Still unsaved, and newer than the stored token of its version:
+		// the stored refresh token may have been rotated out, and a
+		// bad_credentials status set by a process that tried it says
+		// nothing about ours.
 		refresh = cached.RefreshToken
+	} else {
+		if newer(stored) {
+			return stored.oauth2(), nil
+		}
+		if c.Status == runtime.ConnectionBadCredentials {
+			return nil, src.authError(c.Provider, 0, "invalid_grant", "")
+		}
 	}
 	if refresh == "" {
 		return nil, src.authError(c.Provider, 0, "no_refresh_token", "the connection has no refresh token")
@@ -226,12 +339,9 @@ func (src *source) Refresh(ctx context.Context, refused *oauth2.Token) (*oauth2.
 		}
 		return next.oauth2(), nil
 	default:
-		// The token works; keep it here so this process goes on with it.
-		src.mu.Lock()
-		if src.version == c.TokenVersion {
-			src.tok = &next
-		}
-		src.mu.Unlock()
+		// The token works; keep it here, unpersisted, so this process goes
+		// on with it and saves it on the next use.
+		src.keep(&next, c.TokenVersion)
 		return next.oauth2(), nil
 	}
 }
@@ -255,6 +365,11 @@ func (src *source) refused(ctx context.Context, c *runtime.Connection, err error
 	code, detail := refusalCode(re)
 	switch code {
 	case "invalid_grant", "invalid_token":
+		// An unpersisted token's refresh token is dead too: the stored
+		// state decides from now on.
+		if tok, _ := src.pending(); tok != nil {
+			src.drop(tok)
+		}
 	case "invalid_client", "unauthorized_client":
 		msg := fmt.Sprintf("%s refused the project's provider app %s (client %s) when renewing the connection's token (%s): check its client ID and secret with `amp provider-app set`; the connection is unchanged", c.Provider, c.ProviderAppID, clientOf(ctx, src, c), code)
 		if detail != "" {
