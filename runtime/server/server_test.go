@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	_ "github.com/ampforge/amp/providers/all"
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/api"
+	"github.com/ampforge/amp/runtime/api/apitest"
 	"github.com/ampforge/amp/runtime/apikey"
 	"github.com/ampforge/amp/runtime/server"
 )
@@ -63,25 +63,8 @@ func (r resp) json(t *testing.T, v any) {
 
 func (e *env) do(method, path, key string, body any) resp {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if key != "" {
-		req.Header.Set("X-Api-Key", key)
-	}
-	rec := httptest.NewRecorder()
-	e.srv.Handler().ServeHTTP(rec, req)
-	return resp{rec.Code, rec.Body.Bytes()}
+	r := apitest.Do(e.t, e.srv.Handler(), method, path, key, body)
+	return resp{r.Status, r.Body}
 }
 
 func (e *env) must(want int, method, path string, body any) resp {
