@@ -97,6 +97,23 @@ type BulkReader interface {
 	BulkRead(ctx context.Context, req ReadRequest) iter.Seq2[Record, error]
 }
 
+// ResumableBulkReader reads a whole object through the provider's bulk API
+// in chunks that can be fetched again after a crash: the job's results stay
+// at the provider (Salesforce keeps them for seven days), so a reader that
+// saved the job ID and a chunk's locator resumes exactly where it stopped.
+type ResumableBulkReader interface {
+	// StartBulkRead submits one bulk query for req (Object, Fields, Since,
+	// Until, IncludeDeleted) and waits until its results are ready. It
+	// returns the job's ID and its record count (-1 when unknown).
+	StartBulkRead(ctx context.Context, req ReadRequest) (jobID string, total int, err error)
+	// BulkReadChunk returns the chunk of the job's results at locator
+	// (empty: the first) with at most maxRecords records (zero: the
+	// provider's default). The page's NextCursor is the next chunk's
+	// locator; Done is set on the last chunk. Fetching the same locator
+	// again returns the same records in the same order.
+	BulkReadChunk(ctx context.Context, jobID, locator string, maxRecords int) (*ReadPage, error)
+}
+
 // Writer writes batches of records.
 type Writer interface {
 	// Write applies req and returns one result per input record, in input

@@ -390,7 +390,62 @@ func checkBulkRead(ctx context.Context, h *Harness, logf Logf) error {
 		}
 		got = append(got, rec)
 	}
-	return sameIDs(got, want)
+	if err := sameIDs(got, want); err != nil {
+		return err
+	}
+	if rb, ok := h.Connector.(providers.ResumableBulkReader); ok {
+		return checkResumableBulkRead(ctx, rb, req, want)
+	}
+	return nil
+}
+
+// checkResumableBulkRead reads the object again in chunks of about a third
+// of it: every live id exactly once, and the second chunk's locator, fetched
+// again, returns the same ids.
+func checkResumableBulkRead(ctx context.Context, rb providers.ResumableBulkReader, req providers.ReadRequest, want []string) error {
+	job, total, err := rb.StartBulkRead(ctx, req)
+	if err != nil {
+		return fmt.Errorf("StartBulkRead: %w", err)
+	}
+	if total != -1 && total != len(want) {
+		return fmt.Errorf("StartBulkRead says %d records, want %d (or -1)", total, len(want))
+	}
+	size := max(1, len(want)/3)
+	var got, second []providers.Record
+	var secondAt string
+	for locator, i := "", 0; ; i++ {
+		if i > len(want)+1 {
+			return fmt.Errorf("BulkReadChunk: still not Done after %d chunks of %d", i, size)
+		}
+		page, err := rb.BulkReadChunk(ctx, job, locator, size)
+		if err != nil {
+			return fmt.Errorf("BulkReadChunk %d: %w", i, err)
+		}
+		if i == 1 {
+			second, secondAt = page.Records, locator
+		}
+		got = append(got, page.Records...)
+		if page.Done {
+			break
+		}
+		if page.NextCursor == "" {
+			return fmt.Errorf("BulkReadChunk %d: not Done but no NextCursor", i)
+		}
+		locator = page.NextCursor
+	}
+	if err := sameIDs(got, want); err != nil {
+		return fmt.Errorf("BulkReadChunk: %w", err)
+	}
+	if secondAt != "" {
+		page, err := rb.BulkReadChunk(ctx, job, secondAt, size)
+		if err != nil {
+			return fmt.Errorf("BulkReadChunk at the second locator again: %w", err)
+		}
+		if !slices.EqualFunc(page.Records, second, func(a, b providers.Record) bool { return a.ID == b.ID }) {
+			return fmt.Errorf("BulkReadChunk at the second locator again: %d records, not the %d it gave before", len(page.Records), len(second))
+		}
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------

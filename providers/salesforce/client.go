@@ -55,12 +55,13 @@ type Client struct {
 
 // Interface guards.
 var (
-	_ providers.Connector         = (*Client)(nil)
-	_ providers.MetadataReader    = (*Client)(nil)
-	_ providers.Reader            = (*Client)(nil)
-	_ providers.BulkReader        = (*Client)(nil)
-	_ providers.Writer            = (*Client)(nil)
-	_ providers.ConnectorProvider = provider{}
+	_ providers.Connector           = (*Client)(nil)
+	_ providers.MetadataReader      = (*Client)(nil)
+	_ providers.Reader              = (*Client)(nil)
+	_ providers.BulkReader          = (*Client)(nil)
+	_ providers.ResumableBulkReader = (*Client)(nil)
+	_ providers.Writer              = (*Client)(nil)
+	_ providers.ConnectorProvider   = provider{}
 )
 
 // provider is the registered catalog entry that also builds connectors.

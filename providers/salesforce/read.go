@@ -208,6 +208,28 @@ type jobInfo struct {
 	Retries                int     `json:"retries"`
 	TotalProcessingTime    int64   `json:"totalProcessingTime"`
 	ErrorMessage           string  `json:"errorMessage,omitempty"`
+
+	// processedSet reports whether numberRecordsProcessed was in the
+	// answer (see UnmarshalJSON).
+	processedSet bool
+}
+
+// UnmarshalJSON decodes job info, noting whether it had
+// numberRecordsProcessed.
+func (j *jobInfo) UnmarshalJSON(b []byte) error {
+	type plain jobInfo
+	var v struct {
+		plain
+		Processed *int64 `json:"numberRecordsProcessed"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*j = jobInfo(v.plain)
+	if v.Processed != nil {
+		j.NumberRecordsProcessed, j.processedSet = *v.Processed, true
+	}
+	return nil
 }
 
 // terminal reports whether the job has finished, and an error when it
@@ -230,30 +252,18 @@ func (j *jobInfo) terminal() (bool, error) {
 // and streams its CSV results chunk by chunk (Sforce-Locator), yielding
 // records in the order of the results. Fields hold strings as the CSV has
 // them (an empty cell is nil). Polling starts at once and backs off from
-// the Client's poll delay; it stops when ctx is done.
+// the Client's poll delay; it stops when ctx is done. It is StartBulkRead
+// followed by every chunk of BulkReadChunk, streamed rather than held.
 func (c *Client) BulkRead(ctx context.Context, req providers.ReadRequest) iter.Seq2[providers.Record, error] {
 	return func(yield func(providers.Record, error) bool) {
-		op := "query"
-		if req.IncludeDeleted {
-			op = "queryAll"
-		}
-		var job jobInfo
-		body := map[string]string{"operation": op, "query": buildSOQL(req, false)}
-		if err := c.doJSON(ctx, http.MethodPost, c.data+"/jobs/query", body, &job, "bulk query "+req.Object); err != nil {
-			yield(providers.Record{}, err)
-			return
-		}
-		done, err := c.waitJob(ctx, "query", job.ID)
-		if err == nil {
-			_, err = done.terminal()
-		}
+		id, _, err := c.StartBulkRead(ctx, req)
 		if err != nil {
 			yield(providers.Record{}, err)
 			return
 		}
 		locator := ""
 		for {
-			next, more, err := c.bulkChunkRead(ctx, job.ID, locator, req.IncludeDeleted, yield)
+			next, more, err := c.bulkChunkRead(ctx, id, locator, c.bulkChunk, req.IncludeDeleted, yield)
 			if err != nil {
 				yield(providers.Record{}, err)
 				return
@@ -264,6 +274,111 @@ func (c *Client) BulkRead(ctx context.Context, req providers.ReadRequest) iter.S
 			locator = next
 		}
 	}
+}
+
+// StartBulkRead creates a Bulk API 2.0 query job for req (queryAll with
+// IncludeDeleted; the SOQL of BulkRead), waits until it is JobComplete
+// and returns its ID and numberRecordsProcessed (-1 when the job info has
+// none). Salesforce keeps the job's results for seven days, or until the
+// job is deleted.
+func (c *Client) StartBulkRead(ctx context.Context, req providers.ReadRequest) (string, int, error) {
+	if req.Object == "" {
+		return "", 0, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: "ReadRequest.Object is empty"}
+	}
+	op := "query"
+	if req.IncludeDeleted {
+		op = "queryAll"
+	}
+	var job jobInfo
+	body := map[string]string{"operation": op, "query": buildSOQL(req, false)}
+	if err := c.doJSON(ctx, http.MethodPost, c.data+"/jobs/query", body, &job, "bulk query "+req.Object); err != nil {
+		return "", 0, err
+	}
+	if err := checkJobID(job.ID); err != nil {
+		return "", 0, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Status: http.StatusOK,
+			Message: "bulk query " + req.Object + ": the new job's id is not a Salesforce id", Err: err}
+	}
+	done, err := c.waitJob(ctx, "query", job.ID)
+	if err == nil {
+		_, err = done.terminal()
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	total := -1
+	if done.processedSet {
+		total = int(done.NumberRecordsProcessed)
+	}
+	return job.ID, total, nil
+}
+
+// BulkReadChunk returns the results chunk of the completed query job
+// jobID at locator (the first chunk when empty) with at most maxRecords
+// records (the Salesforce default when zero or less), decoded as BulkRead
+// decodes them. NextCursor is the chunk's Sforce-Locator, empty with Done
+// after the last chunk (Salesforce sends "null"); Total is -1. A locator
+// stays valid, and returns the same records, as long as the job exists.
+// jobID and locator are checked before any request (see checkJobID and
+// checkLocator); an unknown job is a KindNotFound error.
+func (c *Client) BulkReadChunk(ctx context.Context, jobID, locator string, maxRecords int) (*providers.ReadPage, error) {
+	if err := checkJobID(jobID); err != nil {
+		return nil, err
+	}
+	if locator != "" {
+		if err := checkLocator(locator); err != nil {
+			return nil, err
+		}
+	}
+	page := &providers.ReadPage{Total: -1}
+	next, _, err := c.bulkChunkRead(ctx, jobID, locator, maxRecords, true, func(r providers.Record, _ error) bool {
+		page.Records = append(page.Records, r)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	page.NextCursor, page.Done = next, next == ""
+	return page, nil
+}
+
+// checkJobID accepts a Bulk API job id as Salesforce makes them, a record
+// id of 15 or 18 letters and digits, so that one read back from storage
+// cannot reach another resource.
+func checkJobID(id string) error {
+	if (len(id) == 15 || len(id) == 18) && alnum(id, false) {
+		return nil
+	}
+	return &providers.Error{Kind: providers.KindInvalid, Provider: Name, Code: "INVALID_JOB_ID",
+		Message: fmt.Sprintf("%.40q is not a Salesforce bulk job id", id)}
+}
+
+// maxLocator bounds a results locator's length; Salesforce's grow with the
+// number of chunks ("MTAwMDA" is the one at record 10,000).
+const maxLocator = 128
+
+// checkLocator accepts a Bulk API 2.0 results locator as Salesforce makes
+// them: letters, digits and the base64 signs + / =, at most maxLocator of
+// them, and never "null" (which Salesforce sends for "no more chunks").
+func checkLocator(loc string) error {
+	if loc != "" && len(loc) <= maxLocator && loc != "null" && alnum(loc, true) {
+		return nil
+	}
+	return &providers.Error{Kind: providers.KindInvalid, Provider: Name, Code: "INVALID_LOCATOR",
+		Message: fmt.Sprintf("%.80q is not a Salesforce bulk results locator", loc)}
+}
+
+// alnum reports whether s has only ASCII letters and digits (and, with
+// base64, the signs + / =).
+func alnum(s string, base64 bool) bool {
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b >= '0' && b <= '9', b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z':
+		case base64 && (b == '+' || b == '/' || b == '='):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // waitJob polls a Bulk API 2.0 job (kind "query" or "ingest") until it
@@ -299,15 +414,24 @@ func (c *Client) waitJob(ctx context.Context, kind, id string) (*jobInfo, error)
 	}
 }
 
-// bulkChunkRead streams one results chunk into yield. It returns the next
-// locator and whether to go on (false when the chunk was the last or yield
-// asked to stop).
-func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, includeDeleted bool, yield func(providers.Record, error) bool) (string, bool, error) {
-	q := url.Values{"maxRecords": {strconv.Itoa(c.bulkChunk)}}
+// bulkChunkRead streams one results chunk of job id into yield, asking
+// for at most maxRecords records when positive. It returns the next
+// locator (empty after the last chunk) and whether to go on (false when
+// the chunk was the last or yield asked to stop). id and locator must have
+// passed checkJobID and checkLocator or come from Salesforce.
+func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, maxRecords int, includeDeleted bool, yield func(providers.Record, error) bool) (string, bool, error) {
+	q := url.Values{}
+	if maxRecords > 0 {
+		q.Set("maxRecords", strconv.Itoa(maxRecords))
+	}
 	if locator != "" {
 		q.Set("locator", locator)
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.data+"/jobs/query/"+url.PathEscape(id)+"/results?"+q.Encode(), nil)
+	target := c.data + "/jobs/query/" + url.PathEscape(id) + "/results"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return "", false, fmt.Errorf("salesforce: bulk results %s: %w", id, err)
 	}
@@ -317,9 +441,15 @@ func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, includeD
 		return "", false, err
 	}
 	defer drain(resp.Body)
+	// Salesforce names the next chunk, or sends "null" after the last. A
+	// header missing or malformed would end the read early or be refused
+	// on resumption: neither is taken for the end.
 	next := resp.Header.Get("Sforce-Locator")
 	if next == "null" {
 		next = ""
+	} else if checkLocator(next) != nil {
+		return "", false, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Status: resp.StatusCode,
+			Message: fmt.Sprintf("bulk results %s: Sforce-Locator %.80q is not a results locator", id, next)}
 	}
 	more, err := streamCSV(resp.Body, includeDeleted, yield)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,14 +16,28 @@ import (
 	"github.com/ampforge/amp/providers/fakekit"
 )
 
+// JobTTL is how long a Bulk API 2.0 query job and its results are kept
+// after the job was created: Salesforce deletes jobs after seven days.
+const JobTTL = 7 * 24 * time.Hour
+
 // bulkJob is a Bulk API 2.0 query job.
 type bulkJob struct {
 	id, operation, version string
 	q                      *soql
-	created                time.Time
+	created, modified      time.Time
 	polls                  int
 	state                  string
+	errorMessage           string
+	completing             bool
 	processed              int
+
+	// The results, fixed when the job completes, as Salesforce keeps
+	// them: the CSV header line, then the rows, each ending in "\n";
+	// ends[i] is where row i ends in rows. A locator is an offset into
+	// them, so it returns the same rows however often it is fetched.
+	header []byte
+	rows   []byte
+	ends   []int
 }
 
 // jobInfo renders a job as the API does (keys of the recordings).
@@ -30,7 +45,7 @@ func (j *bulkJob) info() map[string]any {
 	v, _ := strconv.ParseFloat(strings.TrimPrefix(j.version, "v"), 64)
 	m := map[string]any{
 		"id": j.id, "operation": j.operation, "object": j.q.obj.Name, "createdById": userID,
-		"createdDate": fmtTime(j.created), "systemModstamp": fmtTime(j.created), "state": j.state,
+		"createdDate": fmtTime(j.created), "systemModstamp": fmtTime(j.modified), "state": j.state,
 		"concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": v, "lineEnding": "LF", "columnDelimiter": "COMMA",
 	}
 	if j.state != "UploadComplete" {
@@ -38,6 +53,9 @@ func (j *bulkJob) info() map[string]any {
 		m["numberRecordsProcessed"] = j.processed
 		m["retries"] = 0
 		m["totalProcessingTime"] = 0
+	}
+	if j.errorMessage != "" {
+		m["errorMessage"] = j.errorMessage
 	}
 	return m
 }
@@ -67,10 +85,12 @@ func (s *Server) bulkCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	now := s.kit.Clock.Now()
 	s.mu.Lock()
 	s.seq++
 	j := &bulkJob{id: fmt.Sprintf("750ak%013d", s.seq), operation: req.Operation, version: r.PathValue("v"),
-		q: q, created: s.kit.Clock.Now(), state: "UploadComplete"}
+		q: q, created: now, modified: now, state: "UploadComplete"}
+	s.pruneJobsLocked(now)
 	s.jobs[j.id] = j
 	info := j.info()
 	s.mu.Unlock()
@@ -78,9 +98,23 @@ func (s *Server) bulkCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info)
 }
 
+// pruneJobsLocked deletes the query jobs older than JobTTL.
+func (s *Server) pruneJobsLocked(now time.Time) {
+	for id, j := range s.jobs {
+		if now.Sub(j.created) > JobTTL {
+			delete(s.jobs, id)
+		}
+	}
+}
+
 func (s *Server) job(w http.ResponseWriter, r *http.Request) *bulkJob {
+	now := s.kit.Clock.Now()
 	s.mu.Lock()
 	j := s.jobs[r.PathValue("id")]
+	if j != nil && now.Sub(j.created) > JobTTL {
+		delete(s.jobs, j.id)
+		j = nil
+	}
 	s.mu.Unlock()
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
@@ -88,7 +122,8 @@ func (s *Server) job(w http.ResponseWriter, r *http.Request) *bulkJob {
 	return j
 }
 
-// bulkInfo reports the job; polls move it InProgress, then JobComplete.
+// bulkInfo reports the job; polls move it InProgress, then JobComplete,
+// when its results are taken from the store once and for all.
 func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request) {
 	j := s.job(w, r)
 	if j == nil {
@@ -96,22 +131,83 @@ func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	j.polls++
-	complete := j.state == "JobComplete" || j.polls > s.opts.BulkPolls
-	s.mu.Unlock()
-	if complete && j.state != "JobComplete" {
-		n := s.count(j.q)
-		s.mu.Lock()
-		j.state, j.processed = "JobComplete", n
-		s.mu.Unlock()
-	} else if !complete {
-		s.mu.Lock()
+	finish := j.state == "UploadComplete" || j.state == "InProgress"
+	finish = finish && !j.completing && j.polls > s.opts.BulkPolls
+	if j.state == "UploadComplete" {
 		j.state = "InProgress"
+	}
+	j.completing = j.completing || finish
+	s.mu.Unlock()
+	if finish {
+		header, rows, ends, err := s.bulkSnapshot(j.q)
+		now := s.kit.Clock.Now()
+		s.mu.Lock()
+		j.completing, j.modified = false, now
+		if err != nil {
+			j.state, j.errorMessage = "Failed", err.Error()
+		} else {
+			j.state, j.processed = "JobComplete", len(ends)
+			j.header, j.rows, j.ends = header, rows, ends
+		}
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	info := j.info()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, info)
+}
+
+// bulkSnapshot renders every result row of q as CSV. A write to the
+// object while it scans could show a record twice, so it scans again
+// when the store changed under it, the last time under one read lock.
+func (s *Server) bulkSnapshot(q *soql) (header, rows []byte, ends []int, err error) {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	row := make([]string, len(q.fields))
+	for i, f := range q.fields {
+		row[i] = f.Name
+	}
+	_ = cw.Write(row)
+	cw.Flush()
+	header = bytes.Clone(buf.Bytes())
+	for attempt := 0; ; attempt++ {
+		version := s.kit.Store.LogLen(q.obj.Name)
+		batch := 10000
+		if attempt == 2 {
+			batch = math.MaxInt
+		}
+		buf.Reset()
+		ends = ends[:0]
+		var cur fakekit.Cursor
+		for {
+			limit := batch
+			if q.limit > 0 {
+				limit = min(limit, q.limit-len(ends))
+			}
+			if limit <= 0 {
+				break
+			}
+			recs, next, done, err := s.kit.Store.Scan(q.obj.Name, q.q, cur, limit)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			for k := range recs {
+				for i, f := range q.fields {
+					row[i] = csvValue(value(q.obj, f, &recs[k]), f)
+				}
+				_ = cw.Write(row)
+				cw.Flush()
+				ends = append(ends, buf.Len())
+			}
+			if done || len(recs) == 0 && next == cur {
+				break
+			}
+			cur = next
+		}
+		if attempt == 2 || s.kit.Store.LogLen(q.obj.Name) == version {
+			return header, buf.Bytes(), ends, nil
+		}
+	}
 }
 
 func (s *Server) bulkDelete(w http.ResponseWriter, r *http.Request) {
@@ -123,15 +219,37 @@ func (s *Server) bulkDelete(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// bulkResults streams one chunk of CSV results. The locator is the
-// base64 of the store cursor; "null" marks the last chunk.
+// locator encodes a results offset as Salesforce does (API 49.0 and
+// later): the base64 of the decimal offset without padding, "MTAwMDA" for
+// 10000.
+func locator(offset int) string {
+	return base64.RawStdEncoding.EncodeToString([]byte(strconv.Itoa(offset)))
+}
+
+// parseLocator decodes locator; ok is false for anything locator does not
+// make.
+func parseLocator(loc string) (offset int, ok bool) {
+	raw, err := base64.RawStdEncoding.DecodeString(loc)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < 0 || locator(n) != loc {
+		return 0, false
+	}
+	return n, true
+}
+
+// bulkResults writes one chunk of the job's CSV results from the offset
+// the locator names (the start without one). The Sforce-Locator header
+// names the next chunk, "null" after the last.
 func (s *Server) bulkResults(w http.ResponseWriter, r *http.Request) {
 	j := s.job(w, r)
 	if j == nil {
 		return
 	}
 	s.mu.Lock()
-	state := j.state
+	state, header, rows, ends := j.state, j.header, j.rows, j.ends
 	s.mu.Unlock()
 	if v := r.PathValue("v"); v != j.version {
 		writeErrors(w, http.StatusConflict, "API_VERSION_MISMATCH",
@@ -146,50 +264,34 @@ func (s *Server) bulkResults(w http.ResponseWriter, r *http.Request) {
 	if m, err := strconv.Atoi(r.URL.Query().Get("maxRecords")); err == nil && m > 0 {
 		limit = min(m, limit)
 	}
-	var cur fakekit.Cursor
+	from := 0
 	if loc := r.URL.Query().Get("locator"); loc != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(loc)
-		if err == nil {
-			cur, err = fakekit.ParseCursor(string(raw))
-		}
-		if err != nil {
+		off, ok := parseLocator(loc)
+		if !ok || off >= len(ends) {
 			writeErrors(w, http.StatusBadRequest, "INVALID_LOCATOR", "Invalid locator: "+loc)
 			return
 		}
+		from = off
 	}
-	recs, next, done, err := s.kit.Store.Scan(j.q.obj.Name, j.q.q, cur, limit)
-	if err != nil {
-		writeErrors(w, http.StatusInternalServerError, "UNKNOWN_EXCEPTION", err.Error())
-		return
+	to := min(from+limit, len(ends))
+	start, end := 0, 0
+	if from > 0 {
+		start = ends[from-1]
 	}
-	if !done {
-		more, _, _, _ := s.kit.Store.Scan(j.q.obj.Name, j.q.q, next, 1)
-		done = len(more) == 0
+	if to > 0 {
+		end = ends[to-1]
 	}
-	locator := "null"
-	if !done {
-		locator = base64.RawURLEncoding.EncodeToString([]byte(next.String()))
+	next := "null"
+	if to < len(ends) {
+		next = locator(to)
 	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	row := make([]string, len(j.q.fields))
-	for i, f := range j.q.fields {
-		row[i] = f.Name
-	}
-	_ = cw.Write(row)
-	for k := range recs {
-		for i, f := range j.q.fields {
-			row[i] = csvValue(value(j.q.obj, f, &recs[k]), f)
-		}
-		_ = cw.Write(row)
-	}
-	cw.Flush()
 	h := w.Header()
 	h.Set("Content-Type", "text/csv")
-	h.Set("Sforce-Locator", locator)
-	h.Set("Sforce-NumberOfRecords", strconv.Itoa(len(recs)))
-	s.bulkResultBytes.add(s.kit.Clock.Now(), int64(buf.Len()))
-	_, _ = w.Write(buf.Bytes())
+	h.Set("Sforce-Locator", next)
+	h.Set("Sforce-NumberOfRecords", strconv.Itoa(to-from))
+	s.bulkResultBytes.add(s.kit.Clock.Now(), int64(len(header)+end-start))
+	_, _ = w.Write(header)
+	_, _ = w.Write(rows[start:end])
 }
 
 // csvValue formats a value as Bulk API CSV does: empty for null, datetimes

@@ -17,9 +17,13 @@
 // list without relationships or subqueries; WHERE conditions joined by AND
 // on SystemModstamp, LastModifiedDate, CreatedDate, IsDeleted, Id or a
 // field compared with a quoted string; ORDER BY is accepted but results
-// always come in SystemModstamp order; LIMIT). A query locator and a bulk
-// job read the live store rather than a snapshot, so a record written
-// while a read is under way can be returned twice (never lost). Ingest
+// always come in SystemModstamp order; LIMIT). A query locator reads the
+// live store rather than a snapshot, so a record written while a read is
+// under way can be returned twice (never lost). A Bulk query job, like
+// Salesforce's, takes its results from the store when it completes: they
+// never change, and each locator (the base64 of a row offset, as
+// Salesforce's "MTAwMDA") returns the same rows for as long as the job
+// exists (until deleted, or JobTTL after its creation). Ingest
 // jobs (ingest.go) keep the upload order in their results files, which
 // Salesforce does not promise; their CSV columns must be fields of the
 // object (no relationship columns such as Account.External_Id__c);

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,6 +254,96 @@ func TestBulkJobLifecycle(t *testing.T) {
 	}
 	if rows != 25 || chunks != 3 {
 		t.Errorf("%d rows in %d chunks, want 25 in 3", rows, chunks)
+	}
+}
+
+// TestBulkResultsFixed checks that a query job's results are taken when it
+// completes: a locator (Salesforce's base64 of the row offset) returns the
+// same bytes after the records changed, LIMIT bounds them, and polls racing
+// the completion all see one result set.
+func TestBulkResultsFixed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Options: fakekit.Options{Records: 25}, BulkPolls: -1, BulkChunk: 10})
+	start := func(soql string) string {
+		_, body := e.do(t, http.MethodPost, "/services/data/v60.0/jobs/query", `{"operation":"query","query":"`+soql+`"}`)
+		var job struct{ ID string }
+		_ = json.Unmarshal(body, &job)
+		return "/services/data/v60.0/jobs/query/" + job.ID
+	}
+	base := start("SELECT Id, Name, SystemModstamp FROM Account")
+	e.s.Advance(time.Minute)
+	var wg sync.WaitGroup
+	infos := make([]map[string]any, 8)
+	for i := range infos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, body := e.do(t, http.MethodGet, base, "")
+			_ = json.Unmarshal(body, &infos[i])
+		}()
+	}
+	wg.Wait()
+	for {
+		_, body := e.do(t, http.MethodGet, base, "")
+		var info map[string]any
+		_ = json.Unmarshal(body, &info)
+		if info["state"] == "JobComplete" {
+			if info["numberRecordsProcessed"] != 25.0 || info["systemModstamp"] == info["createdDate"] {
+				t.Errorf("complete job: %s", body)
+			}
+			break
+		}
+		if info["state"] != "InProgress" {
+			t.Fatalf("poll: %s", body)
+		}
+	}
+	for _, info := range infos {
+		if info["state"] == "JobComplete" && info["numberRecordsProcessed"] != 25.0 {
+			t.Errorf("concurrent poll: %v", info)
+		}
+	}
+	resp, first := e.do(t, http.MethodGet, base+"/results", "")
+	if loc := resp.Header.Get("Sforce-Locator"); loc != "MTA" { // base64("10")
+		t.Fatalf("first locator %q", loc)
+	}
+	resp, second := e.do(t, http.MethodGet, base+"/results?locator=MTA", "")
+	if resp.Header.Get("Sforce-Locator") != "MjA" || resp.Header.Get("Sforce-NumberOfRecords") != "10" {
+		t.Fatalf("second chunk: %v", resp.Header)
+	}
+	ids := e.s.IDs("Account")
+	e.s.Touch("Account", ids[0])
+	e.s.Touch("Account", ids[12])
+	e.s.Delete("Account", ids[15])
+	if _, again := e.do(t, http.MethodGet, base+"/results", ""); string(again) != string(first) {
+		t.Errorf("first chunk changed:\n%s\n%s", first, again)
+	}
+	if _, again := e.do(t, http.MethodGet, base+"/results?locator=MTA&maxRecords=100", ""); string(again) != string(second) {
+		t.Errorf("second chunk changed:\n%s\n%s", second, again)
+	}
+	resp, last := e.do(t, http.MethodGet, base+"/results?locator=MjA", "")
+	if resp.Header.Get("Sforce-Locator") != "null" || strings.Count(string(last), "\n") != 6 {
+		t.Errorf("last chunk: %v %q", resp.Header, last)
+	}
+	for _, loc := range []string{"MjU", "MDEw", "-1", "abc!", "MTA="} { // 25 (the end), "010", junk, padded
+		if resp, body := e.do(t, http.MethodGet, base+"/results?locator="+url.QueryEscape(loc), ""); resp.StatusCode != 400 ||
+			!strings.Contains(string(body), "INVALID_LOCATOR") {
+			t.Errorf("locator %q: %d %s", loc, resp.StatusCode, body)
+		}
+	}
+
+	// LIMIT bounds the results; an empty result is one chunk with a header.
+	base = start("SELECT Id FROM Account LIMIT 12")
+	_, body := e.do(t, http.MethodGet, base, "")
+	resp, chunk := e.do(t, http.MethodGet, base+"/results?locator=MTA", "")
+	if !strings.Contains(string(body), `"numberRecordsProcessed":12`) || resp.Header.Get("Sforce-NumberOfRecords") != "2" ||
+		resp.Header.Get("Sforce-Locator") != "null" || !strings.HasPrefix(string(chunk), "Id\n") {
+		t.Errorf("LIMIT 12: %s; %v %q", body, resp.Header, chunk)
+	}
+	base = start("SELECT Id FROM Account WHERE SystemModstamp > 2999-01-01T00:00:00Z")
+	e.do(t, http.MethodGet, base, "")
+	if resp, chunk := e.do(t, http.MethodGet, base+"/results", ""); string(chunk) != "Id\n" || resp.Header.Get("Sforce-Locator") != "null" ||
+		resp.Header.Get("Sforce-NumberOfRecords") != "0" {
+		t.Errorf("empty results: %v %q", resp.Header, chunk)
 	}
 }
 
