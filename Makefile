@@ -14,8 +14,9 @@ build: ## build the amp binary into bin/
 	$(GO) build -o $(BIN) ./cmd/amp
 
 .PHONY: test
-test: lint ## lint, then run every test (fuzz seed corpora included) with the race detector
-	$(GO) test -race -count=1 ./...
+test: lint ## lint, run every test with the race detector, then the large sync tests (100k backfill, crash) without it
+	$(GO) test -race -short -count=1 ./...
+	$(GO) test -count=1 -run 'TestBackfillSalesforce100k|TestCrash' ./runtime/server/
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -28,31 +29,17 @@ golden/update: ## rewrite golden files (diagnostics, diffs, CLI scripts); review
 	$(GO) test ./manifest/ ./cmd/amp/ -update
 
 .PHONY: bench
-bench: ## run the benchmarks: manifest validation, and each connector against its fake
-	$(GO) test -run '^$$' -bench . -benchmem ./manifest/ ./providers/...
+bench: ## run the benchmarks: manifest validation, connectors, mapping, outbox, delivery, and 100k/1M-record backfills
+	$(GO) test -run '^$$' -bench . -benchmem ./manifest/ ./providers/... ./runtime/mapping/ ./runtime/sqlite/ ./runtime/delivery/
+	$(GO) test -run '^$$' -bench BenchmarkBackfill -benchtime 1x ./runtime/server/
 
 .PHONY: fuzz
 fuzz: ## fuzz Load+Validate for FUZZTIME (default 60s)
 	$(GO) test -run '^$$' -fuzz FuzzLoadValidate -fuzztime $(FUZZTIME) ./manifest/
 
 .PHONY: demo
-demo: build ## validate, scope and diff the manifests in examples/ (the runtime demo comes with amp serve)
-	@echo "amp demo: the runtime (amp serve) is not built yet, so this demo runs the manifest toolchain over examples/."
-	@echo
-	@echo "== amp validate examples/*"
-	@$(BIN) validate examples/salesforce examples/hubspot examples/dynamics examples/unified
-	@echo
-	@echo "== amp scopes examples/hubspot   (reads deals and companies, writes companies: no contacts scope)"
-	@$(BIN) scopes examples/hubspot
-	@echo
-	@echo "== amp scopes examples/salesforce"
-	@$(BIN) scopes examples/salesforce
-	@echo
-	@echo "== amp diff examples/salesforce examples/salesforce-next   (what a reviewer sees in the pull request)"
-	@$(BIN) diff examples/salesforce examples/salesforce-next
-	@echo
-	@echo "== amp diff --format markdown (the same, as a PR comment)"
-	@$(BIN) diff --format markdown examples/salesforce examples/salesforce-next
+demo: ## run amp end to end on this machine: fake CRMs, OAuth, backfills, signed webhooks (Ctrl-C stops)
+	$(GO) run ./cmd/amp demo
 
 .PHONY: clean
 clean: ## remove build output

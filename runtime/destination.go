@@ -18,9 +18,21 @@ type Destination struct {
 	Metadata DestinationMetadata `json:"metadata"`
 	// SigningSecret is the webhook signing key, sealed by the caller
 	// (seal.PurposeWebhookSecret, AAD projectID|ID|"signingSecret").
-	SigningSecret []byte    `json:"-"`
-	CreateTime    time.Time `json:"createTime"`
-	UpdateTime    time.Time `json:"updateTime,omitzero"`
+	SigningSecret []byte `json:"-"`
+	// ReceivesNotifications makes the destination the project's
+	// notification destination (read.backfill.done, connection.error...);
+	// an amp extension.
+	ReceivesNotifications bool `json:"receivesNotifications,omitzero"`
+	// Disabled is set by delivery when the destination keeps failing (its
+	// messages stay queued) and cleared by re-enabling it; DisabledReason
+	// says why. FailingSince and Failures count the current run of failed
+	// deliveries.
+	Disabled       bool      `json:"disabled,omitzero"`
+	DisabledReason string    `json:"disabledReason,omitzero"`
+	FailingSince   time.Time `json:"-"`
+	Failures       int       `json:"-"`
+	CreateTime     time.Time `json:"createTime"`
+	UpdateTime     time.Time `json:"updateTime,omitzero"`
 }
 
 // DestinationMetadata is a destination's address (Ampersand's
@@ -55,4 +67,9 @@ type DestinationUpdate struct {
 	// SigningSecret, when not nil, replaces the sealed signing secret
 	// (rotation).
 	SigningSecret []byte
+	// ReceivesNotifications, when not nil, sets Destination.ReceivesNotifications.
+	ReceivesNotifications *bool
+	// Enabled, when true, re-enables a disabled destination: its failure
+	// count is reset and its queued messages are due at once.
+	Enabled *bool
 }

@@ -38,6 +38,9 @@ type Store interface {
 	DestinationStore
 	APIKeyStore
 	OAuthStateStore
+	OperationStore
+	ReadStateStore
+	OutboxStore
 
 	// Close releases the store's resources. Only the owner that opened the
 	// store (runtime/server, a test) calls it, after every other call has

@@ -122,6 +122,7 @@ type API struct {
 	extra    []Route
 	hydrate  http.Handler
 	sampler  Sampler
+	reads    ReadHooks
 	now      func() time.Time
 }
 

@@ -136,6 +136,7 @@ func (a *API) patchObjectConfigContent(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	a.installationChanged(r, in)
 	out, err := a.toInstallation(r, in)
 	if err != nil {
 		return err

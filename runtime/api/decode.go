@@ -29,7 +29,29 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	return decodeBytes(data, v)
 }
 
+// decodeOptional is decode for a body that may be left out: an empty body
+// leaves v as it is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	data, err := readAll(w, r, limit)
+	if err != nil || len(bytes.TrimSpace(data)) == 0 {
+		return err
+	}
+	return decodeBytes(data, v)
+}
+
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	data, err := readAll(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, badRequest("body", "", "request body is required (a JSON object)")
+	}
+	return data, nil
+}
+
+// readAll reads at most limit bytes of r's body.
+func readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -38,9 +60,6 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 				detail: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
 		}
 		return nil, badRequest("body", "", "cannot read the request body")
-	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, badRequest("body", "", "request body is required (a JSON object)")
 	}
 	return data, nil
 }

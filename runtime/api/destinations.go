@@ -67,9 +67,10 @@ func (a *API) listDestinations(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) createDestination(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name     string                      `json:"name"`
-		Type     string                      `json:"type"`
-		Metadata runtime.DestinationMetadata `json:"metadata"`
+		Name                  string                      `json:"name"`
+		Type                  string                      `json:"type"`
+		Metadata              runtime.DestinationMetadata `json:"metadata"`
+		ReceivesNotifications bool                        `json:"receivesNotifications"`
 	}
 	if err := decode(w, r, maxBody, &req); err != nil {
 		return err
@@ -81,7 +82,8 @@ func (a *API) createDestination(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	proj := Project(r.Context())
-	d := &runtime.Destination{ID: runtime.NewID(), ProjectID: proj.ID, Name: req.Name, Type: req.Type, Metadata: req.Metadata}
+	d := &runtime.Destination{ID: runtime.NewID(), ProjectID: proj.ID, Name: req.Name, Type: req.Type, Metadata: req.Metadata,
+		ReceivesNotifications: req.ReceivesNotifications}
 	sealed, err := a.sealer.Seal(seal.PurposeWebhookSecret, []byte(newSigningSecret()), signingSecretAAD(proj.ID, d.ID))
 	if err != nil {
 		return fmt.Errorf("seal signing secret: %w", err)
@@ -142,6 +144,9 @@ func (a *API) getDestination(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// destinationMaskPaths are the updateMask paths PATCH accepts.
+const destinationMaskPaths = "name, metadata.url, metadata.headers, receivesNotifications, enabled"
+
 func (a *API) patchDestination(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		UpdateMask  []string `json:"updateMask"`
@@ -151,13 +156,19 @@ func (a *API) patchDestination(w http.ResponseWriter, r *http.Request) error {
 				URL     *string            `json:"url"`
 				Headers *map[string]string `json:"headers"`
 			} `json:"metadata"`
+			// amp extensions.
+			ReceivesNotifications *bool `json:"receivesNotifications"`
+			// Enabled true re-enables a destination that delivery
+			// disabled (its queued messages are sent at once); false
+			// disables it (its messages stay queued).
+			Enabled *bool `json:"enabled"`
 		} `json:"destination"`
 	}
 	if err := decode(w, r, maxBody, &req); err != nil {
 		return err
 	}
 	if len(req.UpdateMask) == 0 {
-		return badRequest("body", "updateMask", "updateMask is required (name, metadata.url, metadata.headers)")
+		return badRequest("body", "updateMask", "updateMask is required ("+destinationMaskPaths+")")
 	}
 	d, err := a.destination(r)
 	if err != nil {
@@ -191,8 +202,18 @@ func (a *API) patchDestination(w http.ResponseWriter, r *http.Request) error {
 			}
 			md.Headers = *in.Metadata.Headers
 			upd.Metadata = &md
+		case "receivesNotifications":
+			if in.ReceivesNotifications == nil {
+				return missing(m)
+			}
+			upd.ReceivesNotifications = in.ReceivesNotifications
+		case "enabled":
+			if in.Enabled == nil {
+				return missing(m)
+			}
+			upd.Enabled = in.Enabled
 		default:
-			return badRequest("body", "updateMask", fmt.Sprintf("updateMask path %q is not one of name, metadata.url, metadata.headers", m))
+			return badRequest("body", "updateMask", fmt.Sprintf("updateMask path %q is not one of %s", m, destinationMaskPaths))
 		}
 	}
 	d, err = a.store.UpdateDestination(r.Context(), d.ProjectID, d.ID, upd)

@@ -178,6 +178,7 @@ func (a *API) createInstallation(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.CreateInstallation(ctx, in); err != nil {
 		return err
 	}
+	a.installationChanged(r, in)
 	out, err := a.toInstallation(r, in)
 	if err != nil {
 		return err
@@ -189,11 +190,16 @@ func (a *API) createInstallation(w http.ResponseWriter, r *http.Request) error {
 // installation returns the path's installation, which must belong to the
 // path's integration.
 func (a *API) installation(r *http.Request) (*runtime.Integration, *runtime.Installation, error) {
+	return a.installationByID(r, r.PathValue("installationId"))
+}
+
+// installationByID returns the installation id of the path's integration
+// (a suffixed path segment is cut by the caller).
+func (a *API) installationByID(r *http.Request, id string) (*runtime.Integration, *runtime.Installation, error) {
 	integ, err := a.integration(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	id := r.PathValue("installationId")
 	in, err := a.store.GetInstallation(r.Context(), integ.ProjectID, id)
 	if err == nil && in.IntegrationID != integ.ID {
 		err = runtime.Errorf(runtime.ENOTFOUND, "installation %q not found", id)
@@ -340,6 +346,7 @@ func (a *API) patchInstallation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.installationChanged(r, in)
 	out, err := a.toInstallation(r, in)
 	if err != nil {
 		return err

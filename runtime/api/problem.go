@@ -128,8 +128,11 @@ func (e *requestError) Error() string { return e.detail }
 
 func (e *requestError) problem() *Problem {
 	p := &Problem{Type: problemTypeBase + "bad_request", Status: e.status, Detail: e.detail, Causes: []string{e.detail}}
-	if e.status == http.StatusRequestEntityTooLarge {
+	switch e.status {
+	case http.StatusRequestEntityTooLarge:
 		p.Type = problemTypeBase + "too_large"
+	case http.StatusUnprocessableEntity:
+		p.Type = problemTypeBase + runtime.EINVALID
 	}
 	if e.in != "" {
 		p.Issues = []Issue{{In: e.in, Name: e.name, Detail: e.detail}}
@@ -140,4 +143,10 @@ func (e *requestError) problem() *Problem {
 // badRequest returns a 400 naming the input at fault.
 func badRequest(in, name, detail string) error {
 	return &requestError{status: http.StatusBadRequest, in: in, name: name, detail: detail}
+}
+
+// invalidInput returns a 422 (urn:amp:problem:invalid) naming the input
+// whose well-formed value is refused.
+func invalidInput(in, name, detail string) error {
+	return &requestError{status: http.StatusUnprocessableEntity, in: in, name: name, detail: detail}
 }

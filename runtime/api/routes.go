@@ -46,7 +46,18 @@ var routes = []route{
 	{"GET", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, ScopeFrontend, (*API).getInstallation},
 	{"PATCH", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, ScopeFrontend, (*API).patchInstallation},
 	{"DELETE", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, ScopeFrontend, (*API).deleteInstallation},
+	// {installationId}:pause and :unpause, which ServeMux cannot match
+	// apart; the Read API is the builder's.
+	{"POST", p + "/integrations/{integrationId}/installations/{installationId}", AuthKey, ScopeFull, (*API).installationAction},
 	{"PATCH", p + "/integrations/{integrationId}/objects/{objectName}/config-content", AuthKey, ScopeFrontend, (*API).patchObjectConfigContent},
+
+	// The Read API and operations (Ampersand serves the Read API on
+	// another host, read.withampersand.com/v1, with the same paths).
+	{"POST", p + "/integrations/{integrationId}/objects/{objectName}", AuthKey, ScopeFull, (*API).triggerRead},
+	{"GET", p + "/integrations/{integrationId}/installations/{installationId}/operations", AuthKey, ScopeFull, (*API).listOperations},
+	{"GET", p + "/integrations/{integrationId}/installations/{installationId}/objects/{objectName}/backfill-progress", AuthKey, ScopeFull, (*API).getBackfillProgress},
+	{"GET", p + "/operations/{operationId}", AuthKey, ScopeFull, (*API).getOperation},
+	{"GET", p + "/operations/{operationId}/logs", AuthKey, ScopeFull, (*API).listOperationLogs},
 
 	{"GET", p + "/connections", AuthKey, ScopeFrontend, (*API).listConnections},
 	{"POST", p + "/connections:generate", AuthKey, ScopeFull, (*API).generateConnection},

@@ -133,6 +133,8 @@ type world struct {
 	integID, integName, revID           string
 	instID, connID, appID, destID, dest string
 	otherKeyID, otherKey                string
+	// opID is an operation of the installation.
+	opID string
 }
 
 const access, refresh = "imported-access-token-5e1c0b7a", "imported-refresh-token-92d4f1aa"
@@ -166,6 +168,12 @@ func (e *env) world(name string) world {
 	var k struct{ ID, Key string }
 	e.must(201, "POST", pp+"/api-keys", w.key, map[string]any{"label": "second"}).json(t, &k)
 	w.otherKeyID, w.otherKey = k.ID, k.Key
+	op := &runtime.Operation{ProjectID: w.proj.ID, IntegrationID: w.integID, InstallationID: w.instID, ObjectName: "account",
+		ActionType: runtime.ActionRead, ReadType: runtime.ReadTriggered, Estimated: -1}
+	if err := e.store.CreateOperation(context.Background(), op, false); err != nil {
+		t.Fatal(err)
+	}
+	w.opID = op.ID
 	return w
 }
 
@@ -199,9 +207,10 @@ func validBodies(groupRef, instID string) map[string]any {
 			"installation": map[string]any{"config": map[string]any{"createdBy": "x"}}},
 		"PATCH " + p + "/integrations/{integrationId}/objects/{objectName}/config-content": map[string]any{"installationId": instID, "action": "read",
 			"changes": []map[string]any{{"op": "replace", "path": "/disabled", "value": true}}},
-		"PATCH " + p + "/connections/{connectionId}": map[string]any{"updateMask": []string{"providerWorkspaceRef"}, "connection": map[string]any{"providerWorkspaceRef": "x"}},
-		"PATCH " + p + "/destinations/{destination}": map[string]any{"updateMask": []string{"name"}, "destination": map[string]any{"name": "x"}},
-		"PATCH " + p + "/api-keys/{apiKey}":          map[string]any{"updateMask": []string{"label"}, "apiKey": map[string]any{"label": "x"}},
+		"PATCH " + p + "/connections/{connectionId}":                       map[string]any{"updateMask": []string{"providerWorkspaceRef"}, "connection": map[string]any{"providerWorkspaceRef": "x"}},
+		"PATCH " + p + "/destinations/{destination}":                       map[string]any{"updateMask": []string{"name"}, "destination": map[string]any{"name": "x"}},
+		"PATCH " + p + "/api-keys/{apiKey}":                                map[string]any{"updateMask": []string{"label"}, "apiKey": map[string]any{"label": "x"}},
+		"POST " + p + "/integrations/{integrationId}/objects/{objectName}": map[string]any{"groupRef": groupRef, "mode": "async"},
 	}
 }
 
@@ -244,7 +253,7 @@ func TestFrontendKeyScopes(t *testing.T) {
 	}
 	vals := map[string]string{"projectIdOrName": "default", "integrationIdOrName": w.integID, "integrationId": w.integID,
 		"revisionId": w.revID, "installationId": w.instID, "connectionId": w.connID, "providerAppId": w.appID,
-		"destination": w.destID, "apiKey": w.otherKeyID, "objectName": "account"}
+		"destination": w.destID, "apiKey": w.otherKeyID, "objectName": "account", "operationId": w.opID}
 	bodies := validBodies("acme", w.instID)
 	n := 0
 	for _, rt := range e.a.AllRoutes() {
@@ -316,7 +325,7 @@ func TestCrossProjectRealIDs(t *testing.T) {
 		{"integrationIdOrName": a.integID, "destination": a.destID, "apiKey": a.otherKeyID},
 		{"integrationIdOrName": a.integName, "destination": a.dest, "apiKey": a.otherKey},
 	}
-	aIDs := []string{a.integID, a.revID, a.instID, a.connID, a.appID, a.destID, a.otherKeyID, a.proj.ID}
+	aIDs := []string{a.integID, a.revID, a.instID, a.connID, a.appID, a.destID, a.otherKeyID, a.proj.ID, a.opID}
 	n := 0
 	for _, rt := range e.a.AllRoutes() {
 		if !strings.Contains(rt.Path, "{projectIdOrName}") {
@@ -328,7 +337,8 @@ func TestCrossProjectRealIDs(t *testing.T) {
 		}
 		for _, v := range variants {
 			vals := map[string]string{"projectIdOrName": "beta", "integrationId": a.integID, "revisionId": a.revID,
-				"installationId": a.instID, "connectionId": a.connID, "providerAppId": a.appID, "objectName": "account"}
+				"installationId": a.instID, "connectionId": a.connID, "providerAppId": a.appID, "objectName": "account",
+				"operationId": a.opID}
 			for k, x := range v {
 				vals[k] = x
 			}

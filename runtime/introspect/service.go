@@ -112,6 +112,13 @@ func (s *Service) Connection(ctx context.Context, projectID, connectionID string
 // Connector builds the provider connector of a connection, authenticated
 // as the connection.
 func (s *Service) Connector(ctx context.Context, conn *runtime.Connection) (providers.Connector, error) {
+	return s.ConnectorWithQuota(ctx, conn, nil)
+}
+
+// ConnectorWithQuota is Connector with onQuota receiving the provider's
+// rate-limit readings (providers.Config.OnQuota): the engine paces each
+// connection with them.
+func (s *Service) ConnectorWithQuota(ctx context.Context, conn *runtime.Connection, onQuota func(providers.Quota)) (providers.Connector, error) {
 	p, ok := s.cfg.Registry.Lookup(conn.Provider)
 	if !ok {
 		return nil, runtime.Errorf(runtime.EINVALID, "provider %q is not in this build's catalog", conn.Provider)
@@ -147,7 +154,7 @@ func (s *Service) Connector(ctx context.Context, conn *runtime.Connection) (prov
 			}
 		}
 	}
-	return cp.NewConnector(providers.Config{HTTPClient: client, BaseURL: base, Metadata: meta})
+	return cp.NewConnector(providers.Config{HTTPClient: client, BaseURL: base, Metadata: meta, OnQuota: onQuota})
 }
 
 func (s *Service) metadataReader(ctx context.Context, conn *runtime.Connection) (providers.MetadataReader, error) {

@@ -18,8 +18,11 @@ import (
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/api"
 	"github.com/ampforge/amp/runtime/apikey"
+	"github.com/ampforge/amp/runtime/delivery"
+	"github.com/ampforge/amp/runtime/engine"
 	"github.com/ampforge/amp/runtime/introspect"
 	"github.com/ampforge/amp/runtime/oauth"
+	"github.com/ampforge/amp/runtime/scheduler"
 	"github.com/ampforge/amp/runtime/seal"
 	"github.com/ampforge/amp/runtime/sqlite"
 )
@@ -86,6 +89,12 @@ type Config struct {
 	// wiring (store, sealer, API, OAuth service). The OAuth routes
 	// (oauth-connect, the callback) are always mounted, before these.
 	Extensions []Extension
+	// Engine, Scheduler and Delivery, when set, adjust the sync
+	// components' settings before they are built (tests, `amp demo`); the
+	// server fills in the store and the wiring.
+	Engine    func(*engine.Config)
+	Scheduler func(*scheduler.Config)
+	Delivery  func(*delivery.Config)
 }
 
 // Extension builds extra routes from the server's wiring.
@@ -113,6 +122,9 @@ type Server struct {
 	handler http.Handler
 	api     *api.API
 	oauth   *oauth.Service
+	engine  *engine.Engine
+	sched   *scheduler.Scheduler
+	deliver *delivery.Service
 
 	// AdminKey is the admin API key minted on first start, empty otherwise.
 	// The caller prints it once; it is also in AdminKeyPath.
@@ -198,6 +210,10 @@ func New(cfg Config) (*Server, error) {
 	a.AddRoutes(introspect.Routes(isvc, a)...)
 	a.SetHydrate(http.HandlerFunc(introspect.NewHandlers(isvc, a).ServeHydrate))
 	a.SetSampler(sampler(isvc, cfg.Logger))
+	if err := s.wireSync(a, isvc); err != nil {
+		s.Close()
+		return nil, err
+	}
 	for _, ext := range cfg.Extensions {
 		rs, err := ext(Wiring{Store: store, Sealer: sealer, API: a, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
 		if err != nil {
@@ -210,6 +226,48 @@ func New(cfg Config) (*Server, error) {
 	s.handler = a.Handler()
 	return s, nil
 }
+
+// wireSync builds the sync components: delivery (outbox to webhooks), the
+// engine (read operations) and the scheduler (backfills and schedules), and
+// hooks them to the API (installation changes, triggered reads).
+func (s *Server) wireSync(a *api.API, isvc *introspect.Service) error {
+	dc := delivery.Config{Store: s.store, Sealer: s.sealer, Logger: s.log}
+	if s.cfg.Delivery != nil {
+		s.cfg.Delivery(&dc)
+	}
+	d, err := delivery.New(dc)
+	if err != nil {
+		return fmt.Errorf("delivery: %w", err)
+	}
+	ec := engine.Config{Store: s.store, Connectors: isvc, Delivered: d.Notify, Logger: s.log}
+	if s.cfg.Engine != nil {
+		s.cfg.Engine(&ec)
+	}
+	eng, err := engine.New(ec)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	sc := scheduler.Config{Store: s.store, Wake: eng.Wake, Logger: s.log}
+	if s.cfg.Scheduler != nil {
+		s.cfg.Scheduler(&sc)
+	}
+	sched, err := scheduler.New(sc)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	a.SetReadHooks(api.ReadHooks{Wake: eng.Wake, InstallationChanged: sched.Reconcile})
+	s.engine, s.sched, s.deliver = eng, sched, d
+	return nil
+}
+
+// Engine returns the server's sync engine.
+func (s *Server) Engine() *engine.Engine { return s.engine }
+
+// Scheduler returns the server's scheduler.
+func (s *Server) Scheduler() *scheduler.Scheduler { return s.sched }
+
+// Delivery returns the server's webhook delivery.
+func (s *Server) Delivery() *delivery.Service { return s.deliver }
 
 // sampleTimeout bounds one sample read of an installation save.
 const sampleTimeout = 30 * time.Second
@@ -460,6 +518,18 @@ func (s *Server) Run(ctx context.Context) error {
 	defer func() {
 		stopSweep()
 		<-swept
+	}()
+	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
+	var syncWG sync.WaitGroup
+	syncWG.Go(func() { _ = s.deliver.Run(syncCtx) })
+	syncWG.Go(func() { _ = s.engine.Run(syncCtx) })
+	syncWG.Go(func() { _ = s.sched.Run(syncCtx) })
+	// The sync components stop after the HTTP server: requests in flight
+	// may still queue reads. An operation cut short resumes from its last
+	// committed page on the next start.
+	defer func() {
+		stopSync()
+		syncWG.Wait()
 	}()
 	s.log.Info("listening", "addr", addr.String(), "dataDir", s.cfg.DataDir, "dev", s.cfg.DevMode)
 	select {

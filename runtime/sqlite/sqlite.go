@@ -33,6 +33,12 @@ const (
 	DefaultReadConns = 4
 )
 
+// Page and cache sizes of the writer; see Open.
+const (
+	pageSize       = 16 << 10
+	writerCacheKiB = 16 << 10
+)
+
 // Store is a runtime.Store on one SQLite file. Its methods are safe for
 // concurrent use.
 type Store struct {
@@ -114,6 +120,21 @@ func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 //     loss, of the machine, while fsync happens only at checkpoints. FULL
 //     would fsync on every commit for little gain in our use (tokens can be
 //     refreshed again, a deploy repeated).
+//   - _pragma=page_size = 16384: the outbox moves webhook bodies of up to a
+//     few hundred kilobytes through the file (a backfill of a million
+//     records, about 1 GB), written once, read once and deleted. SQLite
+//     stores a body as a chain of overflow pages, and each page costs a WAL
+//     frame (two write calls, a checksum) on commit and again at the
+//     checkpoint; 16 KiB pages need a quarter of the 4 KiB default's.
+//     BenchmarkCommitPage (commit, claim, ack of 7 x 280 KB) measured about
+//     2.2 times the throughput, and BenchmarkCommitPageSmall (300 x 4 KB)
+//     1.3 times. The page size only applies when the file is created (it
+//     runs before the switch to WAL); an older file keeps its page size.
+//   - _pragma=cache_size = -16384: a 16 MiB page cache for the writer
+//     (the default is 2 MiB), so that a page's bodies are still cached when
+//     delivery claims them moments later on the same connection, and the
+//     pages freed by acknowledged messages are reused without reading them
+//     back. Readers keep the default.
 //
 // Reader DSN: _busy_timeout (a reader can briefly wait while a WAL file is
 // recovered or reset) and _query_only=1, so a write sent to the read pool by
@@ -159,6 +180,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		"_journal_mode": {"WAL"},
 		"_foreign_keys": {"1"},
 		"_synchronous":  {"NORMAL"},
+		"_pragma":       {"page_size = " + strconv.Itoa(pageSize), "cache_size = " + strconv.Itoa(-writerCacheKiB)},
 	})
 	readDSN := dsn(abs, url.Values{
 		"_busy_timeout": {busy},

@@ -59,6 +59,8 @@ func TestPragmas(t *testing.T) {
 		{s.write, "writer", "synchronous", "1"}, // NORMAL
 		{s.write, "writer", "busy_timeout", "5000"},
 		{s.write, "writer", "query_only", "0"},
+		{s.write, "writer", "page_size", "16384"},
+		{s.write, "writer", "cache_size", "-16384"},
 		{s.read, "reader", "journal_mode", "wal"},
 		{s.read, "reader", "foreign_keys", "1"},
 		{s.read, "reader", "busy_timeout", "5000"},

@@ -4,7 +4,10 @@
 // drivers. A Store that passes it keeps every contract documented on
 // runtime.Store: codes per method, tenant isolation, atomic deploys, single-use
 // OAuth states, version-checked token writes, concurrency and millisecond
-// times.
+// times; and for the engine, leased operations (one claimer each, expiry and
+// resume from the checkpoint, ECONFLICT on a lost lease), read states and
+// their schedules, and the outbox (one claimer per message, disabled
+// destinations held, disabling once).
 //
 // Use it from the implementation's tests:
 //
@@ -19,9 +22,10 @@
 //		})
 //	}
 //
-// The suite needs no clock injection: the only time-dependent contract
-// (OAuth state expiry) takes "now" as an argument, and store-set times are
-// checked against the wall clock around the call.
+// The suite needs no clock injection: the time-dependent contracts (OAuth
+// state expiry, due operations, leases, due reads and messages) take "now"
+// as an argument, and store-set times are checked against the wall clock
+// around the call.
 //
 // It imports runtime and the test libraries only, never an implementation.
 package storetest

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/runtime"
+)
+
+// Connectors builds a connection's connector, authenticated as the
+// connection, with onQuota receiving the provider's rate-limit readings.
+// *introspect.Service implements it.
+type Connectors interface {
+	ConnectorWithQuota(ctx context.Context, conn *runtime.Connection, onQuota func(providers.Quota)) (providers.Connector, error)
+}
+
+// Defaults of Config.
+const (
+	DefaultWorkers         = 4
+	DefaultLease           = time.Minute
+	DefaultPollInterval    = time.Second
+	DefaultPageSize        = 2000
+	DefaultPageAttempts    = 6
+	DefaultOperationTries  = 5
+	DefaultRetryBase       = 250 * time.Millisecond
+	DefaultRetryMax        = 30 * time.Second
+	DefaultOverlap         = 5 * time.Minute
+	DefaultRateShare       = 0.9
+	DefaultDailyShare      = 0.8
+	DefaultBulkThreshold   = 50_000
+	DefaultBudgetRetry     = time.Hour
+	DefaultMaxRecentWindow = 20_000
+)
+
+// Config is what an Engine is built with. Store and Connectors are
+// required; every other field has a default.
+type Config struct {
+	Store      runtime.Store
+	Connectors Connectors
+	// Delivered is called after a commit added messages to the outbox
+	// (delivery's Notify), so they leave at once rather than at the next
+	// poll.
+	Delivered func()
+	// Owner names this engine in leases (default: host, pid and a random
+	// suffix).
+	Owner string
+	// Workers is how many operations run at once.
+	Workers int
+	// Lease is how long a claim lasts without a commit; a worker that
+	// stalls longer loses its operation to another.
+	Lease time.Duration
+	// PollInterval is how often idle workers look for operations.
+	PollInterval time.Duration
+	// PageSize is the page size asked of providers (and the Bulk chunk
+	// size).
+	PageSize int
+	// MaxMessageBytes caps one webhook message (default 300 KB).
+	MaxMessageBytes int
+	// PageAttempts is how many times a failing page is tried before the
+	// operation is released for a later retry; OperationTries is how many
+	// such releases end the operation as failed.
+	PageAttempts   int
+	OperationTries int
+	// RetryBase and RetryMax bound the jittered exponential back-off.
+	RetryBase, RetryMax time.Duration
+	// Overlap is how far before the watermark an incremental read starts,
+	// to catch changes that became visible late; records already
+	// delivered are skipped.
+	Overlap time.Duration
+	// RateShare is the share of a provider's short-window rate the engine
+	// uses; DailyShare the share of a daily allocation after which reads
+	// stop until BudgetRetry later.
+	RateShare, DailyShare float64
+	BudgetRetry           time.Duration
+	// BulkThreshold is the record count above which a backfill uses the
+	// provider's bulk API when it has one (negative: never).
+	BulkThreshold int
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Engine runs read operations. Create it with New and start it with Run.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	pacers pacers
+	wake   chan struct{}
+	revs   revisionCache
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Connectors == nil {
+		return nil, errors.New("engine: Config.Store and Config.Connectors are required")
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		cfg.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.Workers, DefaultWorkers)
+	def(&cfg.PageSize, DefaultPageSize)
+	def(&cfg.MaxMessageBytes, DefaultMaxMessageBytes)
+	def(&cfg.PageAttempts, DefaultPageAttempts)
+	def(&cfg.OperationTries, DefaultOperationTries)
+	if cfg.BulkThreshold == 0 {
+		cfg.BulkThreshold = DefaultBulkThreshold
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd(&cfg.Lease, DefaultLease)
+	defd(&cfg.PollInterval, DefaultPollInterval)
+	defd(&cfg.RetryBase, DefaultRetryBase)
+	defd(&cfg.RetryMax, DefaultRetryMax)
+	defd(&cfg.Overlap, DefaultOverlap)
+	defd(&cfg.BudgetRetry, DefaultBudgetRetry)
+	if cfg.RateShare <= 0 || cfg.RateShare > 1 {
+		cfg.RateShare = DefaultRateShare
+	}
+	if cfg.DailyShare <= 0 || cfg.DailyShare > 1 {
+		cfg.DailyShare = DefaultDailyShare
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Delivered == nil {
+		cfg.Delivered = func() {}
+	}
+	return &Engine{
+		cfg: cfg, log: cfg.Logger.With("component", "engine"),
+		pacers: pacers{share: cfg.RateShare, daily: cfg.DailyShare},
+		wake:   make(chan struct{}, 1),
+	}, nil
+}
+
+// Wake makes an idle worker look for operations now (a read was just
+// queued).
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the workers until ctx ends, then waits for them: an operation
+// cut short keeps its checkpoint and is resumed by the next claim.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range e.cfg.Workers {
+		wg.Go(func() { e.worker(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (e *Engine) worker(ctx context.Context) {
+	t := time.NewTicker(e.cfg.PollInterval)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		op, err := e.cfg.Store.ClaimOperation(ctx, e.cfg.Owner, e.cfg.Now(), e.cfg.Lease)
+		switch {
+		case err == nil:
+			e.run(ctx, op)
+			// Another operation may be waiting: pass the wake-up on.
+			e.Wake()
+			continue
+		case runtime.ErrorCode(err) != runtime.ENOTFOUND && ctx.Err() == nil:
+			e.log.Error("claim an operation", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims and runs operations until none is due, then returns. Tests
+// and `amp demo --once` use it to drive the engine step by step.
+func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		op, err := e.cfg.Store.ClaimOperation(ctx, e.cfg.Owner, e.cfg.Now(), e.cfg.Lease)
+		if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		e.run(ctx, op)
+		n++
+	}
+}
+
+// backoff returns the jittered exponential delay before attempt n (1-based).
+func (e *Engine) backoff(n int) time.Duration {
+	d := float64(e.cfg.RetryBase) * math.Pow(2, float64(n-1))
+	if d > float64(e.cfg.RetryMax) {
+		d = float64(e.cfg.RetryMax)
+	}
+	// Full jitter over the upper half: never zero, never in lock-step.
+	return time.Duration(d/2 + mrand.Float64()*d/2)
+}

@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ampforge/amp/runtime"
+)
+
+// DefaultMaxMessageBytes is the largest webhook message the engine sends;
+// a page that maps to more is split.
+const DefaultMaxMessageBytes = 300_000
+
+// messageHeader is every key of a read's webhook message except result and
+// resultInfo (webhook_webhook.yaml's WebhookMessage).
+type messageHeader struct {
+	Action                 string `json:"action"`
+	ProjectID              string `json:"projectId"`
+	Provider               string `json:"provider"`
+	Workspace              string `json:"workspace,omitempty"`
+	GroupRef               string `json:"groupRef"`
+	GroupName              string `json:"groupName"`
+	InstallationID         string `json:"installationId"`
+	InstallationUpdateTime string `json:"installationUpdateTime"`
+	ObjectName             string `json:"objectName"`
+	RawObjectName          string `json:"rawObjectName"`
+	OperationID            string `json:"operationId"`
+	ReadType               string `json:"readType"`
+	ConsumerRef            string `json:"consumerRef"`
+	ConsumerName           string `json:"consumerName"`
+	OperationTime          string `json:"operationTime"`
+}
+
+// messageID derives a page part's webhook-id from the operation, the page's
+// sequence number and the part: a page read again after a crash gets the
+// same ids, so a receiver that de-duplicates on webhook-id sees it once.
+func messageID(operationID string, page, part int) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d", operationID, page, part)
+	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// splitter packs encoded result entries into messages of at most max bytes.
+type splitter struct {
+	prefix []byte // the header's JSON without its closing brace
+	max    int
+	buf    bytes.Buffer
+	n      int
+	out    [][]byte
+}
+
+func newSplitter(h *messageHeader, max int) (*splitter, error) {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encode message header: %w", err)
+	}
+	return &splitter{prefix: b[:len(b)-1], max: max}, nil
+}
+
+// suffixRoom is what the closing of a message takes at most.
+const suffixRoom = len(`],"resultInfo":{"type":"inline","numRecords":}}`) + 20
+
+func (s *splitter) add(entry []byte) {
+	if s.n > 0 && s.buf.Len()+1+len(entry)+suffixRoom > s.max {
+		s.flush()
+	}
+	if s.n == 0 {
+		s.buf.Grow(min(s.max, len(s.prefix)+len(entry)+suffixRoom+64<<10))
+		s.buf.Write(s.prefix)
+		s.buf.WriteString(`,"result":[`)
+	} else {
+		s.buf.WriteByte(',')
+	}
+	s.buf.Write(entry)
+	s.n++
+}
+
+func (s *splitter) flush() {
+	if s.n == 0 {
+		return
+	}
+	s.buf.WriteString(`],"resultInfo":{"type":"inline","numRecords":`)
+	s.buf.WriteString(strconv.Itoa(s.n))
+	s.buf.WriteString(`}}`)
+	s.out = append(s.out, bytes.Clone(s.buf.Bytes()))
+	s.buf.Reset()
+	s.n = 0
+}
+
+// messages closes the last message and returns the page's messages.
+func (s *splitter) messages(projectID, destinationID, operationID string, page int) []*runtime.OutboxMessage {
+	s.flush()
+	msgs := make([]*runtime.OutboxMessage, len(s.out))
+	for i, body := range s.out {
+		msgs[i] = &runtime.OutboxMessage{
+			ID: messageID(operationID, page, i), ProjectID: projectID, DestinationID: destinationID,
+			OperationID: operationID, Body: body,
+		}
+	}
+	s.out = s.out[:0]
+	return msgs
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampforge/amp/providers"
+)
+
+// TestSplitterKeepsMessagesUnderTheLimit packs entries of several sizes and
+// checks every message is valid JSON under the limit, counts its records
+// right, and that together they hold every entry once, in order.
+func TestSplitterKeepsMessagesUnderTheLimit(t *testing.T) {
+	t.Parallel()
+	for _, max := range []int{1_000, 5_000, 300_000} {
+		h := &messageHeader{Action: "read", ProjectID: "p", ObjectName: "account", OperationID: "op"}
+		sp, err := newSplitter(h, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := range 500 {
+			id := strings.Repeat("x", i%97) + "-" + string(rune('a'+i%26))
+			b, _ := json.Marshal(map[string]any{"id": id, "i": i})
+			sp.add(b)
+			want = append(want, id)
+		}
+		msgs := sp.messages("p", "d", "op", 1)
+		var got []string
+		for k, m := range msgs {
+			if len(m.Body) > max {
+				t.Errorf("max %d: message %d is %d bytes", max, k, len(m.Body))
+			}
+			var body struct {
+				ResultInfo struct{ NumRecords int } `json:"resultInfo"`
+				Result     []struct{ ID string }    `json:"result"`
+				Action     string                   `json:"action"`
+			}
+			if err := json.Unmarshal(m.Body, &body); err != nil {
+				t.Fatalf("max %d: message %d is not JSON: %v", max, k, err)
+			}
+			if body.ResultInfo.NumRecords != len(body.Result) || body.Action != "read" {
+				t.Errorf("max %d: message %d says %d records, has %d", max, k, body.ResultInfo.NumRecords, len(body.Result))
+			}
+			if m.ID != messageID("op", 1, k) {
+				t.Errorf("message %d has id %s", k, m.ID)
+			}
+			for _, r := range body.Result {
+				got = append(got, r.ID)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("max %d: entries differ after splitting", max)
+		}
+	}
+}
+
+// TestMessageIDsAreStable checks a page's ids depend only on the operation,
+// the page and the part: a page read again after a crash gets the same ids.
+func TestMessageIDsAreStable(t *testing.T) {
+	t.Parallel()
+	if messageID("op", 3, 0) != messageID("op", 3, 0) {
+		t.Fatal("the same page part got two ids")
+	}
+	seen := map[string]bool{}
+	for _, op := range []string{"a", "b"} {
+		for page := range 50 {
+			for part := range 5 {
+				id := messageID(op, page, part)
+				if seen[id] {
+					t.Fatalf("id %s repeated", id)
+				}
+				seen[id] = true
+			}
+		}
+	}
+}
+
+// TestPacerFollowsTheWindow feeds a HubSpot-like reading (100 requests per
+// 10 s) and checks the pacer spaces requests at the safety share of it, and
+// that a daily allocation stops reads at its share.
+func TestPacerFollowsTheWindow(t *testing.T) {
+	t.Parallel()
+	p := newPacer(0.9, 0.5)
+	p.observe(providers.Quota{Used: 1, Limit: 100, Window: 10 * time.Second, Source: "X-HubSpot-RateLimit"})
+	if got, want := float64(p.limiter.Limit()), 9.0; got < want-0.01 || got > want+0.01 {
+		t.Errorf("rate %.2f/s, want %.2f/s", got, want)
+	}
+	if r := p.overBudget(); r != "" {
+		t.Errorf("over budget with no daily reading: %s", r)
+	}
+	p.observe(providers.Quota{Used: 49, Limit: 100, Window: 24 * time.Hour, Source: "Sforce-Limit-Info"})
+	if r := p.overBudget(); r != "" {
+		t.Errorf("over budget at 49 of 100 with a 50%% share: %s", r)
+	}
+	p.observe(providers.Quota{Used: 50, Limit: 100, Window: 24 * time.Hour, Source: "Sforce-Limit-Info"})
+	if r := p.overBudget(); !strings.Contains(r, "50 of its daily allocation of 100") {
+		t.Errorf("at 50 of 100 with a 50%% share: %q", r)
+	}
+}

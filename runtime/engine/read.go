@@ -1,0 +1,695 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ampforge/amp/manifest"
+	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/runtime"
+	"github.com/ampforge/amp/runtime/mapping"
+)
+
+// checkpoint is an operation's resume state, committed with every page.
+type checkpoint struct {
+	// Started is set once the read's bounds are fixed.
+	Started        bool      `json:"started,omitzero"`
+	Since          time.Time `json:"since,omitzero"`
+	Until          time.Time `json:"until,omitzero"`
+	IncludeDeleted bool      `json:"includeDeleted,omitzero"`
+	// Delta is the provider change-tracking token the read started from.
+	Delta string `json:"delta,omitzero"`
+	// Bulk is the provider bulk job a large backfill reads; Cursor is the
+	// next page's cursor (or the next chunk's locator).
+	Bulk   string `json:"bulk,omitzero"`
+	Cursor string `json:"cursor,omitzero"`
+	// Pages counts committed pages: it seeds the pages' webhook-ids.
+	Pages int `json:"pages"`
+	// Read counts records read; Delivered those sent; Skipped those left
+	// out as already delivered.
+	Read      int64 `json:"read"`
+	Delivered int64 `json:"delivered"`
+	Skipped   int64 `json:"skipped"`
+	Estimated int64 `json:"estimated"`
+	// MaxModified is the newest modified time read: the next watermark.
+	MaxModified time.Time `json:"maxModified,omitzero"`
+	// Recent holds the records read within Overlap of MaxModified (id ->
+	// modified, unix ms): the next incremental read skips them.
+	Recent map[string]int64 `json:"recent,omitzero"`
+	// NewDelta is the provider's change-tracking token from the last page.
+	NewDelta string `json:"newDelta,omitzero"`
+}
+
+// syncState is ReadState.Sync.
+type syncState struct {
+	Recent map[string]int64 `json:"recent,omitzero"`
+	Delta  string           `json:"delta,omitzero"`
+}
+
+// job is one claimed operation being run.
+type job struct {
+	e     *Engine
+	op    *runtime.Operation
+	lease runtime.Lease
+	log   []*runtime.OperationLog
+
+	inst   *runtime.Installation
+	conn   *runtime.Connection
+	integ  *manifest.Integration
+	obj    *manifest.ReadObject
+	plan   *mapping.Plan
+	dest   *runtime.Destination
+	state  *runtime.ReadState
+	skip   map[string]int64
+	cp     checkpoint
+	pacer  *pacer
+	reader providers.Reader
+	bulk   providers.ResumableBulkReader
+	fields []string
+	header messageHeader
+}
+
+// failure is an operation-ending error with the reason the builder reads.
+type failure struct {
+	msg string
+	err error
+}
+
+func (f *failure) Error() string {
+	if f.err != nil {
+		return f.msg + ": " + f.err.Error()
+	}
+	return f.msg
+}
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(err error, format string, args ...any) error {
+	return &failure{msg: fmt.Sprintf(format, args...), err: err}
+}
+
+// release is an error that parks the operation for a later retry.
+type release struct {
+	after  time.Duration
+	reason string
+	// counts says whether it uses up one of OperationTries.
+	counts bool
+}
+
+func (r *release) Error() string { return r.reason }
+
+// run runs one claimed operation to its end, its release or a lost lease.
+func (e *Engine) run(ctx context.Context, op *runtime.Operation) {
+	j := &job{e: e, op: op, lease: runtime.Lease{ProjectID: op.ProjectID, OperationID: op.ID, Owner: e.cfg.Owner}}
+	err := j.prepare(ctx)
+	if err == nil {
+		err = j.read(ctx)
+	}
+	j.end(ctx, err)
+}
+
+func (j *job) now() time.Time { return j.e.cfg.Now() }
+
+func (j *job) logf(severity string, err error, format string, args ...any) {
+	l := &runtime.OperationLog{ProjectID: j.op.ProjectID, OperationID: j.op.ID, Time: j.now(), Severity: severity,
+		Message: fmt.Sprintf(format, args...)}
+	if err != nil {
+		l.Err = err.Error()
+	}
+	j.log = append(j.log, l)
+}
+
+// flushLogs writes pending log lines now (before a wait, so the builder sees
+// retries while they happen).
+func (j *job) flushLogs(ctx context.Context) {
+	if len(j.log) == 0 {
+		return
+	}
+	if err := j.e.cfg.Store.AppendOperationLogs(ctx, j.log); err != nil {
+		j.e.log.Warn("write operation logs", "operation", j.op.ID, "err", err)
+	}
+	j.log = nil
+}
+
+// prepare loads everything the read needs.
+func (j *job) prepare(ctx context.Context) error {
+	st := j.e.cfg.Store
+	op := j.op
+	if len(op.Checkpoint) > 0 {
+		if err := json.Unmarshal(op.Checkpoint, &j.cp); err != nil {
+			j.logf(runtime.SeverityWarn, err, "the operation's checkpoint is unreadable; starting the read again")
+			j.cp = checkpoint{}
+		}
+	}
+	inst, err := st.GetInstallation(ctx, op.ProjectID, op.InstallationID)
+	if err != nil {
+		if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+			return fail(nil, "installation %s no longer exists", op.InstallationID)
+		}
+		return err
+	}
+	j.inst = inst
+	cfgObj, ok := inst.Config.Content.Read.Objects[op.ObjectName]
+	if inst.Config.Content.Read == nil || !ok {
+		return fail(nil, "object %q is no longer in the installation's read config", op.ObjectName)
+	}
+	if cfgObj.Disabled && op.ReadType != runtime.ReadBackfill {
+		return fail(nil, "reads of %q are disabled in the installation's config", op.ObjectName)
+	}
+	rev, err := st.GetRevision(ctx, op.ProjectID, inst.IntegrationID, inst.Config.RevisionID)
+	if err != nil {
+		return fmt.Errorf("load revision %s: %w", inst.Config.RevisionID, err)
+	}
+	if j.integ, err = j.e.revs.get(rev); err != nil {
+		return fail(err, "the installation's revision cannot be read")
+	}
+	if j.obj = ReadObject(j.integ, op.ObjectName); j.obj == nil {
+		return fail(nil, "revision %s of integration %q does not read %q", rev.ID, j.integ.Name, op.ObjectName)
+	}
+	if j.plan, err = mapping.Compile(j.obj, &cfgObj); err != nil {
+		return fail(err, "the installation's mapping of %q is incomplete", op.ObjectName)
+	}
+	destName := cfgObj.Destination
+	if destName == "" {
+		destName = j.obj.Destination
+	}
+	if j.dest, err = st.GetDestinationByName(ctx, op.ProjectID, destName); err != nil {
+		if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+			return fail(nil, "destination %q does not exist in the project: create it with `amp destination set %s --url https://...`", destName, destName)
+		}
+		return err
+	}
+	if j.conn, err = st.GetConnection(ctx, op.ProjectID, inst.ConnectionID); err != nil {
+		return fmt.Errorf("load connection %s: %w", inst.ConnectionID, err)
+	}
+	if j.conn.Status == runtime.ConnectionBadCredentials {
+		return j.badCredentials(ctx, errors.New("the connection's credentials were refused earlier"))
+	}
+	if j.state, err = st.GetReadState(ctx, op.ProjectID, op.InstallationID, op.ObjectName); err != nil && runtime.ErrorCode(err) != runtime.ENOTFOUND {
+		return err
+	}
+	j.pacer = j.e.pacers.get(j.conn.ID)
+	c, err := j.e.cfg.Connectors.ConnectorWithQuota(ctx, j.conn, j.pacer.observe)
+	if err != nil {
+		return fail(err, "cannot build the %s connector", j.conn.Provider)
+	}
+	r, ok := c.(providers.Reader)
+	if !ok {
+		return fail(nil, "provider %s cannot read records", j.conn.Provider)
+	}
+	j.reader = r
+	j.bulk, _ = c.(providers.ResumableBulkReader)
+	if j.plan.AllFields() {
+		md, ok := c.(providers.MetadataReader)
+		if !ok {
+			return fail(nil, "provider %s cannot list an object's fields", j.conn.Provider)
+		}
+		meta, err := md.DescribeObject(ctx, op.ObjectName)
+		if err != nil {
+			return j.classify(ctx, err, "describe "+op.ObjectName)
+		}
+		for _, f := range meta.Fields {
+			j.fields = append(j.fields, f.Name)
+		}
+	} else {
+		j.fields = j.plan.Fields()
+	}
+	j.header = messageHeader{
+		Action: "read", ProjectID: op.ProjectID, Provider: j.conn.Provider, Workspace: j.conn.ProviderWorkspaceRef,
+		GroupRef: inst.GroupRef, GroupName: inst.GroupName, InstallationID: inst.ID,
+		InstallationUpdateTime: rfc3339(cmpOr(inst.UpdateTime, inst.CreateTime)),
+		ObjectName:             j.obj.DeliveredName(), RawObjectName: j.obj.ObjectName, OperationID: op.ID,
+		ReadType: string(op.ReadType), ConsumerRef: j.conn.ConsumerRef, ConsumerName: j.conn.ConsumerName,
+	}
+	if j.state != nil && op.ReadType == runtime.ReadScheduled {
+		var s syncState
+		if len(j.state.Sync) > 0 {
+			_ = json.Unmarshal(j.state.Sync, &s)
+		}
+		j.skip = s.Recent
+		if !j.cp.Started {
+			j.cp.Delta = s.Delta
+		}
+	}
+	if !j.cp.Started {
+		j.start(cfgObj)
+	}
+	return nil
+}
+
+func cmpOr(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	return a
+}
+
+// start fixes the read's bounds on its first attempt.
+func (j *job) start(cfgObj runtime.ReadConfigObject) {
+	j.cp = checkpoint{Started: true, Delta: j.cp.Delta, Estimated: -1}
+	tombstones := j.obj.DeletesMode() != manifest.DeletesIgnore
+	switch j.op.ReadType {
+	case runtime.ReadBackfill:
+		// Deletions are asked for only so that providers that track
+		// changes by token (Dynamics) hand out the token that the first
+		// scheduled read continues from; a backfill delivers no tombstones.
+		j.cp.IncludeDeleted = tombstones
+		j.cp.Since, j.cp.Until = j.op.Since, j.op.Until
+	case runtime.ReadScheduled:
+		j.cp.IncludeDeleted = tombstones
+		if j.state != nil && !j.state.Watermark.IsZero() {
+			j.cp.Since = j.state.Watermark.Add(-j.e.cfg.Overlap)
+		}
+	case runtime.ReadTriggered:
+		j.cp.IncludeDeleted = tombstones
+		j.cp.Since, j.cp.Until = j.op.Since, j.op.Until
+	}
+	if j.state != nil {
+		j.cp.MaxModified = j.state.Watermark
+	}
+}
+
+// read reads pages until the end.
+func (j *job) read(ctx context.Context) error {
+	if j.op.ReadType == runtime.ReadBackfill && !j.op.Until.IsZero() && !j.op.Since.Before(j.op.Until) {
+		// No backfill (an empty window): nothing to read, and the first
+		// scheduled read starts from the window's end.
+		j.cp.MaxModified = j.op.Until
+		return nil
+	}
+	for {
+		if reason := j.pacer.overBudget(); reason != "" {
+			return &release{after: j.e.cfg.BudgetRetry, reason: reason}
+		}
+		page, err := j.fetch(ctx)
+		if err != nil {
+			return err
+		}
+		if err := j.commit(ctx, page); err != nil {
+			return err
+		}
+		if page.Done {
+			return nil
+		}
+	}
+}
+
+// fetch reads the next page, retrying what can be retried.
+func (j *job) fetch(ctx context.Context) (*providers.ReadPage, error) {
+	req := providers.ReadRequest{
+		Object: j.op.ObjectName, Fields: j.fields, Since: j.cp.Since, Until: j.cp.Until, Cursor: j.cp.Cursor,
+		PageSize: j.e.cfg.PageSize, IncludeDeleted: j.cp.IncludeDeleted, Checkpoint: j.cp.Delta,
+	}
+	what := fmt.Sprintf("page %d of %s", j.cp.Pages+1, j.op.ObjectName)
+	throttles := 0
+	for attempt := 1; ; attempt++ {
+		if err := j.pacer.wait(ctx, j.now); err != nil {
+			return nil, err
+		}
+		page, err := j.readOnce(ctx, req)
+		if err == nil {
+			return page, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var pe *providers.Error
+		kind := providers.KindOf(err)
+		switch {
+		case kind == providers.KindRateLimited:
+			throttles++
+			wait := j.e.backoff(throttles)
+			if errors.As(err, &pe) && pe.RetryAfter > 0 {
+				wait = pe.RetryAfter
+			}
+			j.pacer.throttled(j.now().Add(wait))
+			j.logf(runtime.SeverityWarn, err, "%s: %s is rate limiting the connection; waiting %s", what, j.conn.Provider, wait.Round(time.Millisecond))
+			if throttles > 3*j.e.cfg.PageAttempts || wait > j.e.cfg.Lease/2 {
+				return nil, &release{after: max(wait, j.e.backoff(throttles)), reason: "the provider keeps rate limiting the connection", counts: false}
+			}
+			attempt-- // throttling is pacing, not failure
+			if err := j.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			continue
+		case kind == providers.KindAuth:
+			return nil, j.authFailed(ctx, err)
+		case kind == providers.KindInvalid && req.Cursor != "" && j.cp.Bulk == "":
+			// A cursor the provider no longer knows (an expired query
+			// locator): start the page sequence again after the newest
+			// record committed; ordered reads make that exact, and the
+			// skip set drops what was delivered.
+			j.logf(runtime.SeverityWarn, err, "%s: the provider refused the read's cursor; resuming after %s", what, rfc3339(j.cp.MaxModified))
+			j.restartFromMax()
+			req.Cursor, req.Since = "", j.cp.Since
+			continue
+		case kind == providers.KindRetryable || kind == providers.KindUnknown:
+			if attempt >= j.e.cfg.PageAttempts {
+				j.logf(runtime.SeverityError, err, "%s failed %d times; the operation will retry later", what, attempt)
+				return nil, &release{after: j.e.backoff(j.op.Attempts + 1), reason: err.Error(), counts: true}
+			}
+			wait := j.e.backoff(attempt)
+			j.logf(runtime.SeverityWarn, err, "%s failed (attempt %d of %d); retrying in %s", what, attempt, j.e.cfg.PageAttempts, wait.Round(time.Millisecond))
+			if err := j.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			continue
+		default:
+			return nil, fail(err, "%s: %s refused the read", what, j.conn.Provider)
+		}
+	}
+}
+
+// readOnce makes one provider call for the next page: a REST page, or a
+// bulk chunk once a large backfill moved to the bulk API.
+func (j *job) readOnce(ctx context.Context, req providers.ReadRequest) (*providers.ReadPage, error) {
+	if j.cp.Bulk != "" {
+		return j.bulk.BulkReadChunk(ctx, j.cp.Bulk, j.cp.Cursor, j.e.cfg.PageSize)
+	}
+	page, err := j.reader.Read(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if j.cp.Pages == 0 && req.Cursor == "" && page.Total >= 0 {
+		j.cp.Estimated = int64(page.Total)
+		if j.useBulk(page) {
+			job, total, err := j.bulk.StartBulkRead(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			j.cp.Bulk = job
+			if total >= 0 {
+				j.cp.Estimated = int64(total)
+			}
+			j.logf(runtime.SeverityInfo, nil, "%d records to read: using the bulk API (job %s)", page.Total, job)
+			return j.bulk.BulkReadChunk(ctx, job, "", j.e.cfg.PageSize)
+		}
+	}
+	return page, nil
+}
+
+func (j *job) useBulk(first *providers.ReadPage) bool {
+	return j.bulk != nil && j.op.ReadType == runtime.ReadBackfill && j.e.cfg.BulkThreshold > 0 &&
+		first.Total > j.e.cfg.BulkThreshold && !first.Done && j.cp.Delta == ""
+}
+
+// restartFromMax restarts an ordered read after the newest committed record.
+func (j *job) restartFromMax() {
+	j.cp.Cursor = ""
+	if !j.cp.MaxModified.IsZero() && j.cp.MaxModified.After(j.cp.Since) {
+		// Records at exactly MaxModified are in Recent, so the skip set
+		// drops them; start a millisecond before to keep ties.
+		j.cp.Since = j.cp.MaxModified.Add(-time.Millisecond)
+		if j.skip == nil {
+			j.skip = map[string]int64{}
+		}
+		for id, ms := range j.cp.Recent {
+			j.skip[id] = ms
+		}
+	}
+}
+
+// sleep waits d, keeping the lease alive and the log visible.
+func (j *job) sleep(ctx context.Context, d time.Duration) error {
+	j.flushLogs(ctx)
+	if err := j.heartbeat(ctx); err != nil {
+		return err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// heartbeat extends the lease without changing the checkpoint.
+func (j *job) heartbeat(ctx context.Context) error {
+	cp, err := json.Marshal(&j.cp)
+	if err != nil {
+		return err
+	}
+	j.lease.Expiry = j.now().Add(j.e.cfg.Lease)
+	return j.e.cfg.Store.CommitPage(ctx, runtime.PageCommit{Lease: j.lease, Checkpoint: j.committed(cp), Processed: j.cp.Read, Estimated: j.cp.Estimated})
+}
+
+// committed returns the last committed checkpoint: a heartbeat must not
+// commit progress whose messages are not committed.
+func (j *job) committed(current []byte) []byte {
+	if j.op.Checkpoint != nil {
+		return j.op.Checkpoint
+	}
+	return current
+}
+
+// commit maps a page and commits its messages with the new checkpoint.
+func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
+	sp, err := newSplitter(&j.header, j.e.cfg.MaxMessageBytes)
+	if err != nil {
+		return err
+	}
+	j.header.OperationTime = rfc3339(j.now())
+	backfill := j.op.ReadType == runtime.ReadBackfill
+	tombstones := j.obj.DeletesMode() != manifest.DeletesIgnore
+	for i := range page.Records {
+		rec := &page.Records[i]
+		j.cp.Read++
+		if rec.Deleted && (backfill || !tombstones) {
+			continue
+		}
+		// Tracked even when skipped: the next read's overlap covers it
+		// again, and must skip it again.
+		j.track(rec)
+		if prev, ok := j.skip[rec.ID]; ok && !rec.ModifiedAt.IsZero() && prev == rec.ModifiedAt.UnixMilli() {
+			j.cp.Skipped++
+			continue
+		}
+		entry := j.plan.Apply(rec)
+		b, err := json.Marshal(entry)
+		if err != nil {
+			return fail(err, "encode record %s", rec.ID)
+		}
+		sp.add(b)
+		j.cp.Delivered++
+	}
+	j.cp.Pages++
+	j.cp.Cursor = page.NextCursor
+	if page.Checkpoint != "" {
+		j.cp.NewDelta = page.Checkpoint
+	}
+	msgs := sp.messages(j.op.ProjectID, j.dest.ID, j.op.ID, j.cp.Pages)
+	cp, err := json.Marshal(&j.cp)
+	if err != nil {
+		return err
+	}
+	j.lease.Expiry = j.now().Add(j.e.cfg.Lease)
+	err = j.e.cfg.Store.CommitPage(ctx, runtime.PageCommit{
+		Lease: j.lease, Checkpoint: cp, Processed: j.cp.Read, Estimated: j.cp.Estimated, Messages: msgs, Logs: j.log,
+	})
+	if err != nil {
+		return err
+	}
+	j.op.Checkpoint = cp
+	j.log = nil
+	if len(msgs) > 0 {
+		j.e.cfg.Delivered()
+	}
+	if j.conn.Status != runtime.ConnectionWorking {
+		if c, err := j.e.cfg.Store.SetConnectionStatus(ctx, j.conn.ProjectID, j.conn.ID, j.conn.TokenVersion, runtime.ConnectionWorking); err == nil {
+			j.conn = c
+		} else {
+			j.conn.Status = runtime.ConnectionWorking // try once per operation
+		}
+	}
+	return nil
+}
+
+// track moves the run's watermark and remembers the records near it.
+func (j *job) track(rec *providers.Record) {
+	if rec.ModifiedAt.IsZero() {
+		return
+	}
+	if rec.ModifiedAt.After(j.cp.MaxModified) {
+		j.cp.MaxModified = rec.ModifiedAt
+		j.pruneRecent()
+	}
+	if rec.ModifiedAt.After(j.cp.MaxModified.Add(-j.e.cfg.Overlap)) {
+		if j.cp.Recent == nil {
+			j.cp.Recent = map[string]int64{}
+		}
+		if len(j.cp.Recent) < DefaultMaxRecentWindow {
+			j.cp.Recent[rec.ID] = rec.ModifiedAt.UnixMilli()
+		}
+	}
+}
+
+func (j *job) pruneRecent() {
+	floor := j.cp.MaxModified.Add(-j.e.cfg.Overlap).UnixMilli()
+	for id, ms := range j.cp.Recent {
+		if ms <= floor {
+			delete(j.cp.Recent, id)
+		}
+	}
+}
+
+// classify turns a provider error outside the page loop into the job's
+// outcome.
+func (j *job) classify(ctx context.Context, err error, what string) error {
+	switch providers.KindOf(err) {
+	case providers.KindAuth:
+		return j.authFailed(ctx, err)
+	case providers.KindRetryable, providers.KindRateLimited, providers.KindUnknown:
+		return &release{after: j.e.backoff(j.op.Attempts + 1), reason: what + ": " + err.Error(), counts: true}
+	}
+	return fail(err, "%s", what)
+}
+
+// authFailed handles refused credentials: when the refresh was refused the
+// connection is now bad_credentials (runtime/oauth marked it): pause and
+// notify. Otherwise (the builder's provider app was refused) retry later.
+func (j *job) authFailed(ctx context.Context, err error) error {
+	c, gerr := j.e.cfg.Store.GetConnection(ctx, j.conn.ProjectID, j.conn.ID)
+	if gerr == nil && c.Status == runtime.ConnectionBadCredentials {
+		j.conn = c
+		return j.badCredentials(ctx, err)
+	}
+	j.logf(runtime.SeverityError, err, "the provider refused the connection's credentials")
+	return &release{after: j.e.backoff(j.op.Attempts + 1), reason: err.Error(), counts: true}
+}
+
+// badCredentials pauses every read of the connection's installations and
+// sends connection.error and read.schedule.paused.
+func (j *job) badCredentials(ctx context.Context, cause error) error {
+	note := "paused: the connection's credentials were refused; the customer must reconnect"
+	insts, err := j.e.cfg.Store.ListInstallations(ctx, j.op.ProjectID, runtime.InstallationFilter{ConnectionID: j.conn.ID})
+	if err != nil {
+		return err
+	}
+	var msgs []*runtime.OutboxMessage
+	dest := j.e.notificationDestination(ctx, j.op.ProjectID)
+	for _, in := range insts {
+		if err := j.e.cfg.Store.SetReadsPaused(ctx, in.ProjectID, in.ID, nil, true, note); err != nil && runtime.ErrorCode(err) != runtime.EINVALID {
+			return err
+		}
+		if dest != nil {
+			if m, err := j.e.schedulePausedNotification(ctx, dest, in, j.conn, cause); err == nil {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	if dest != nil {
+		if m, err := connectionErrorNotification(dest, j.conn, cause); err == nil {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) > 0 {
+		if err := j.e.cfg.Store.EnqueueMessages(ctx, msgs); err != nil {
+			return err
+		}
+		j.e.cfg.Delivered()
+	}
+	j.logf(runtime.SeverityError, cause, "the connection's credentials were refused: reads of its installations are paused until the customer reconnects")
+	return fail(cause, "connection %s has bad credentials", j.conn.ID)
+}
+
+// end writes the operation's outcome.
+func (j *job) end(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		// Shutting down: the lease runs out and the next claim resumes
+		// from the last committed page.
+		return
+	}
+	st := j.e.cfg.Store
+	e := runtime.OperationEnd{Lease: j.lease}
+	var rel *release
+	var fl *failure
+	switch {
+	case err == nil:
+		e.Status = runtime.OperationSuccess
+		e.Result = j.result()
+		e.ReadState = j.stateUpdate()
+		j.logf(runtime.SeverityInfo, nil, "%s", e.Result)
+		if j.op.ReadType == runtime.ReadBackfill {
+			if dest := j.e.notificationDestination(ctx, j.op.ProjectID); dest != nil {
+				if m, err := j.e.backfillDoneNotification(ctx, dest, j.inst, j.conn, j.op.ObjectName); err == nil {
+					e.Messages = append(e.Messages, m)
+				}
+			}
+		}
+	case runtime.ErrorCode(err) == runtime.ECONFLICT:
+		j.e.log.Warn("lost the lease of an operation; another worker resumes it", "operation", j.op.ID)
+		return
+	case errors.As(err, &rel):
+		attempts := j.op.Attempts
+		if rel.counts {
+			attempts++
+		}
+		if attempts >= j.e.cfg.OperationTries {
+			e.Status, e.Error = runtime.OperationFailure, rel.reason
+			e.Result = fmt.Sprintf("[%s] failed after %d attempts: %s", j.op.ObjectName, attempts, rel.reason)
+			j.logf(runtime.SeverityError, nil, "giving up after %d attempts", attempts)
+			break
+		}
+		e.Status, e.RunAt, e.Attempts, e.Error = runtime.OperationQueued, j.now().Add(rel.after), attempts, rel.reason
+		j.logf(runtime.SeverityWarn, nil, "will retry at %s: %s", rfc3339(e.RunAt), rel.reason)
+	case errors.As(err, &fl):
+		e.Status, e.Error = runtime.OperationFailure, fl.Error()
+		e.Result = fmt.Sprintf("[%s] failed: %s", j.op.ObjectName, fl.msg)
+		j.logf(runtime.SeverityError, fl.err, "%s", fl.msg)
+	default:
+		attempts := j.op.Attempts + 1
+		if attempts >= j.e.cfg.OperationTries {
+			e.Status, e.Error = runtime.OperationFailure, err.Error()
+			e.Result = fmt.Sprintf("[%s] failed: %v", j.op.ObjectName, err)
+		} else {
+			e.Status, e.RunAt, e.Attempts, e.Error = runtime.OperationQueued, j.now().Add(j.e.backoff(attempts)), attempts, err.Error()
+		}
+		j.logf(runtime.SeverityError, err, "the read stopped")
+	}
+	e.Logs = j.log
+	if err := st.EndOperation(ctx, e); err != nil {
+		j.e.log.Error("end an operation", "operation", j.op.ID, "err", err)
+		return
+	}
+	if len(e.Messages) > 0 {
+		j.e.cfg.Delivered()
+	}
+}
+
+func (j *job) result() string {
+	if j.cp.Delivered == 0 {
+		return fmt.Sprintf("[%s] No new data found", j.obj.DeliveredName())
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] %d records delivered", j.obj.DeliveredName(), j.cp.Delivered)
+	if j.cp.Skipped > 0 {
+		b.WriteString(" (" + strconv.FormatInt(j.cp.Skipped, 10) + " already delivered skipped)")
+	}
+	return b.String()
+}
+
+// stateUpdate is what a successful read writes to its read state. A
+// triggered read leaves the watermark alone: it is the builder's ad hoc
+// window, not the object's incremental position.
+func (j *job) stateUpdate() *runtime.ReadStateUpdate {
+	if j.op.ReadType == runtime.ReadTriggered {
+		return nil
+	}
+	j.pruneRecent()
+	delta := j.cp.NewDelta
+	if delta == "" {
+		delta = j.cp.Delta
+	}
+	b, _ := json.Marshal(syncState{Recent: j.cp.Recent, Delta: delta})
+	u := &runtime.ReadStateUpdate{Watermark: j.cp.MaxModified, Sync: b, BackfillDone: j.op.ReadType == runtime.ReadBackfill}
+	if u.Watermark.IsZero() && !j.cp.Since.IsZero() {
+		u.Watermark = j.cp.Since
+	}
+	return u
+}
