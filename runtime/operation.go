@@ -232,6 +232,12 @@ type OperationStore interface {
 	// Returns ECONFLICT if the lease is no longer c.Lease.Owner's.
 	CommitPage(ctx context.Context, c PageCommit) error
 
+	// RenewLease moves a held lease's expiry to lease.Expiry and changes
+	// nothing else: a worker keeps its claim alive through long provider
+	// calls (a bulk job being prepared) without committing.
+	// Returns ECONFLICT if the lease is no longer lease.Owner's.
+	RenewLease(ctx context.Context, lease Lease) error
+
 	// EndOperation writes e atomically (see OperationEnd) and releases the
 	// lease. Returns ECONFLICT if the lease is no longer e.Lease.Owner's.
 	EndOperation(ctx context.Context, e OperationEnd) error

@@ -168,21 +168,25 @@ func (e *Engine) Wake() {
 // cut short keeps its checkpoint and is resumed by the next claim.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for range e.cfg.Workers {
-		wg.Go(func() { e.worker(ctx) })
+	for i := range e.cfg.Workers {
+		// Each worker holds leases under its own name, so a worker that
+		// stalled past its lease cannot commit over the one that took the
+		// operation over, even within one engine.
+		owner := fmt.Sprintf("%s/%d", e.cfg.Owner, i)
+		wg.Go(func() { e.worker(ctx, owner) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (e *Engine) worker(ctx context.Context) {
+func (e *Engine) worker(ctx context.Context, owner string) {
 	t := time.NewTicker(e.cfg.PollInterval)
 	defer t.Stop()
 	for ctx.Err() == nil {
-		op, err := e.cfg.Store.ClaimOperation(ctx, e.cfg.Owner, e.cfg.Now(), e.cfg.Lease)
+		op, err := e.cfg.Store.ClaimOperation(ctx, owner, e.cfg.Now(), e.cfg.Lease)
 		switch {
 		case err == nil:
-			e.run(ctx, op)
+			e.run(ctx, op, owner)
 			// Another operation may be waiting: pass the wake-up on.
 			e.Wake()
 			continue
@@ -202,15 +206,16 @@ func (e *Engine) worker(ctx context.Context) {
 // and `amp demo --once` use it to drive the engine step by step.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	n := 0
+	owner := e.cfg.Owner + "/once"
 	for {
-		op, err := e.cfg.Store.ClaimOperation(ctx, e.cfg.Owner, e.cfg.Now(), e.cfg.Lease)
+		op, err := e.cfg.Store.ClaimOperation(ctx, owner, e.cfg.Now(), e.cfg.Lease)
 		if runtime.ErrorCode(err) == runtime.ENOTFOUND {
 			return n, nil
 		}
 		if err != nil {
 			return n, err
 		}
-		e.run(ctx, op)
+		e.run(ctx, op, owner)
 		n++
 	}
 }

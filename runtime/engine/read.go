@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ampforge/amp/manifest"
@@ -102,14 +103,55 @@ type release struct {
 
 func (r *release) Error() string { return r.reason }
 
+// errLeaseLost ends a job whose lease another worker took over.
+var errLeaseLost = errors.New("the operation's lease was lost")
+
 // run runs one claimed operation to its end, its release or a lost lease.
-func (e *Engine) run(ctx context.Context, op *runtime.Operation) {
-	j := &job{e: e, op: op, lease: runtime.Lease{ProjectID: op.ProjectID, OperationID: op.ID, Owner: e.cfg.Owner}}
-	err := j.prepare(ctx)
+// A keeper renews the lease while the job runs, so a long provider call (a
+// bulk job being prepared) does not let the lease lapse; if the lease is
+// lost anyway, the job stops at once and writes nothing more.
+func (e *Engine) run(ctx context.Context, op *runtime.Operation, owner string) {
+	j := &job{e: e, op: op, lease: runtime.Lease{ProjectID: op.ProjectID, OperationID: op.ID, Owner: owner}}
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var keeper sync.WaitGroup
+	keeper.Go(func() { j.keepLease(jobCtx, cancel) })
+	err := j.prepare(jobCtx)
 	if err == nil {
-		err = j.read(ctx)
+		err = j.read(jobCtx)
 	}
-	j.end(ctx, err)
+	if context.Cause(jobCtx) == errLeaseLost {
+		e.log.Warn("lost the lease of an operation; another worker resumes it", "operation", op.ID)
+	} else {
+		j.end(ctx, err)
+	}
+	cancel(nil)
+	keeper.Wait()
+}
+
+// keepLease renews the job's lease every third of its length until ctx
+// ends; a renewal refused because another worker holds the lease cancels
+// the job.
+func (j *job) keepLease(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(j.e.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l := j.lease
+		l.Expiry = j.now().Add(j.e.cfg.Lease)
+		err := j.e.cfg.Store.RenewLease(ctx, l)
+		switch {
+		case runtime.ErrorCode(err) == runtime.ECONFLICT:
+			cancel(errLeaseLost)
+			return
+		case err != nil && ctx.Err() == nil:
+			j.e.log.Warn("renew an operation's lease", "operation", j.op.ID, "err", err)
+		}
+	}
 }
 
 func (j *job) now() time.Time { return j.e.cfg.Now() }
@@ -153,8 +195,12 @@ func (j *job) prepare(ctx context.Context) error {
 		return err
 	}
 	j.inst = inst
-	cfgObj, ok := inst.Config.Content.Read.Objects[op.ObjectName]
-	if inst.Config.Content.Read == nil || !ok {
+	var cfgObj runtime.ReadConfigObject
+	ok := false
+	if inst.Config.Content.Read != nil {
+		cfgObj, ok = inst.Config.Content.Read.Objects[op.ObjectName]
+	}
+	if !ok {
 		return fail(nil, "object %q is no longer in the installation's read config", op.ObjectName)
 	}
 	if cfgObj.Disabled && op.ReadType != runtime.ReadBackfill {
@@ -413,12 +459,10 @@ func (j *job) restartFromMax() {
 	}
 }
 
-// sleep waits d, keeping the lease alive and the log visible.
+// sleep waits d (the lease keeper runs meanwhile), with the log written
+// first so the builder sees the retry while it waits.
 func (j *job) sleep(ctx context.Context, d time.Duration) error {
 	j.flushLogs(ctx)
-	if err := j.heartbeat(ctx); err != nil {
-		return err
-	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -427,25 +471,6 @@ func (j *job) sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// heartbeat extends the lease without changing the checkpoint.
-func (j *job) heartbeat(ctx context.Context) error {
-	cp, err := json.Marshal(&j.cp)
-	if err != nil {
-		return err
-	}
-	j.lease.Expiry = j.now().Add(j.e.cfg.Lease)
-	return j.e.cfg.Store.CommitPage(ctx, runtime.PageCommit{Lease: j.lease, Checkpoint: j.committed(cp), Processed: j.cp.Read, Estimated: j.cp.Estimated})
-}
-
-// committed returns the last committed checkpoint: a heartbeat must not
-// commit progress whose messages are not committed.
-func (j *job) committed(current []byte) []byte {
-	if j.op.Checkpoint != nil {
-		return j.op.Checkpoint
-	}
-	return current
 }
 
 // commit maps a page and commits its messages with the new checkpoint.
@@ -563,10 +588,50 @@ func (j *job) authFailed(ctx context.Context, err error) error {
 	return &release{after: j.e.backoff(j.op.Attempts + 1), reason: err.Error(), counts: true}
 }
 
+// CredentialsPauseNote is the pause note of reads the engine paused because
+// their connection's credentials were refused; reconnecting (ResumeAfter
+// Reauthorization) unpauses exactly those.
+const CredentialsPauseNote = "paused: the connection's credentials were refused; the customer must reconnect"
+
+// ResumeAfterReauthorization unpauses the reads the engine paused for the
+// connection's refused credentials, once the customer reconnected; reads
+// the builder paused stay paused. The OAuth callback calls it.
+func (e *Engine) ResumeAfterReauthorization(ctx context.Context, conn *runtime.Connection) error {
+	insts, err := e.cfg.Store.ListInstallations(ctx, conn.ProjectID, runtime.InstallationFilter{ConnectionID: conn.ID})
+	if err != nil {
+		return err
+	}
+	resumed := false
+	for _, in := range insts {
+		states, err := e.cfg.Store.ListReadStates(ctx, in.ProjectID, in.ID)
+		if err != nil {
+			return err
+		}
+		var objects []string
+		for _, st := range states {
+			if st.Paused && st.PauseNote == CredentialsPauseNote {
+				objects = append(objects, st.ObjectName)
+			}
+		}
+		if len(objects) == 0 {
+			continue
+		}
+		if err := e.cfg.Store.SetReadsPaused(ctx, in.ProjectID, in.ID, objects, false, "resumed: the customer reconnected"); err != nil {
+			return err
+		}
+		e.log.Info("resumed reads after reconnection", "installation", in.ID, "objects", objects)
+		resumed = true
+	}
+	if resumed {
+		e.Wake()
+	}
+	return nil
+}
+
 // badCredentials pauses every read of the connection's installations and
 // sends connection.error and read.schedule.paused.
 func (j *job) badCredentials(ctx context.Context, cause error) error {
-	note := "paused: the connection's credentials were refused; the customer must reconnect"
+	note := CredentialsPauseNote
 	insts, err := j.e.cfg.Store.ListInstallations(ctx, j.op.ProjectID, runtime.InstallationFilter{ConnectionID: j.conn.ID})
 	if err != nil {
 		return err

@@ -93,6 +93,10 @@ type Config struct {
 	// info) to another scheme and host, keyed by catalog name: for the
 	// fakes (`amp fake`, tests). Empty for real providers.
 	Endpoints map[string]string
+	// OnAuthorized, when set, is called after a callback created or
+	// re-authorised a connection: the engine resumes the reads it paused
+	// for the connection's refused credentials.
+	OnAuthorized func(ctx context.Context, c *runtime.Connection)
 }
 
 // Service runs the OAuth flow and hands out token sources. It is safe for
@@ -329,7 +333,11 @@ func (s *Service) Callback(ctx context.Context, state, code string) (*runtime.Co
 		AuthScheme:           runtime.AuthSchemeOAuth2AuthorizationCode, Status: runtime.ConnectionCreated,
 		Scopes: scopes, ProviderMetadata: md,
 	}
-	return s.save(ctx, c, st.ConnectionID, toStored(tok, now))
+	conn, err := s.save(ctx, c, st.ConnectionID, toStored(tok, now))
+	if err == nil && s.cfg.OnAuthorized != nil {
+		s.cfg.OnAuthorized(ctx, conn)
+	}
+	return conn, err
 }
 
 // ImportRequest imports tokens obtained elsewhere (connections:generate).

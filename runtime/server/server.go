@@ -192,7 +192,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	svc, err := oauth.New(oauth.Config{Store: store, Sealer: sealer, PublicURL: publicURL,
-		Endpoints: cfg.OAuthEndpoints, HTTPClient: cfg.OAuthHTTPClient, OpenerOrigin: cfg.OpenerOrigin})
+		Endpoints: cfg.OAuthEndpoints, HTTPClient: cfg.OAuthHTTPClient, OpenerOrigin: cfg.OpenerOrigin,
+		OnAuthorized: s.resumeReads})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("oauth: %w", err)
@@ -258,6 +259,17 @@ func (s *Server) wireSync(a *api.API, isvc *introspect.Service) error {
 	a.SetReadHooks(api.ReadHooks{Wake: eng.Wake, InstallationChanged: sched.Reconcile})
 	s.engine, s.sched, s.deliver = eng, sched, d
 	return nil
+}
+
+// resumeReads unpauses the reads the engine paused for a connection's
+// refused credentials once the customer reconnected.
+func (s *Server) resumeReads(ctx context.Context, c *runtime.Connection) {
+	if s.engine == nil {
+		return
+	}
+	if err := s.engine.ResumeAfterReauthorization(ctx, c); err != nil {
+		s.log.Error("resume reads after reconnection", "connection", c.ID, "err", err)
+	}
 }
 
 // Engine returns the server's sync engine.

@@ -84,6 +84,9 @@ type syncSpec struct {
 	// recvDown, when set, is the status the records receiver answers
 	// from the start (a destination that is down before the backfill).
 	recvDown int
+	// skipSampling saves the installation without the sample read, which
+	// a fake injecting faults could fail.
+	skipSampling bool
 }
 
 // syncEnv is a live server with one provider fake, an installation, a
@@ -203,11 +206,19 @@ func (e *syncEnv) install(spec syncSpec, recvH, notesH *lateHandler, recvURL, no
 	l.must(201, "POST", syncProj+"/connections:generate", gen, &conn)
 	e.connID = conn.ID
 	var in instJSON
-	l.must(201, "POST", syncProj+"/integrations/"+e.integID+"/installations", map[string]any{
+	l.must(201, "POST", syncProj+"/integrations/"+e.integID+"/installations"+sampling(spec), map[string]any{
 		"groupRef": "acme", "connectionId": conn.ID,
 		"config": map[string]any{"content": map[string]any{"provider": spec.provider, "read": map[string]any{"objects": spec.objects}}},
 	}, &in)
 	e.instID = in.ID
+}
+
+// sampling is the query of an installation's save.
+func sampling(spec syncSpec) string {
+	if spec.skipSampling {
+		return "?skipSampling=true"
+	}
+	return ""
 }
 
 func mustReceiver(t *testing.T, secret string) *receiver.Receiver {

@@ -289,6 +289,31 @@ func (s *Store) CommitPage(ctx context.Context, c runtime.PageCommit) error {
 	return nil
 }
 
+// RenewLease implements runtime.OperationStore.
+func (s *Store) RenewLease(ctx context.Context, l runtime.Lease) error {
+	if err := checkLease(l); err != nil {
+		return fmt.Errorf("sqlite: renew lease: %w", err)
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE operations SET lease_expiry = ?
+			WHERE project_id = ? AND id = ? AND status = 'in_progress' AND lease_owner = ?`,
+			runtime.Millis(l.Expiry).UnixMilli(), l.ProjectID, l.OperationID, l.Owner)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return leaseLost(ctx, tx, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: renew the lease of operation %q: %w", l.OperationID, err)
+	}
+	return nil
+}
+
 // EndOperation implements runtime.OperationStore. A final status sets
 // EndTime and, when e.Attempts is not zero, Attempts; OperationQueued sets
 // RunAt (now when zero) and Attempts. Result and Error are written as

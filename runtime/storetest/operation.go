@@ -257,6 +257,23 @@ var operationTests = []test{
 		f.end(t, op, "w2", runtime.OperationSuccess)
 		f.claimID(t, "the triggered read after the backfill", "w3", t0.Add(4*time.Minute), time.Minute, queued)
 	}},
+	{"RenewLease", func(t *testing.T, f *fixture) {
+		in := f.install(t, f.a.ID)
+		op := f.op(t, in, "account", runtime.ReadBackfill, t0)
+		got := f.claimID(t, "claim", "w1", t0, time.Minute, op)
+		noErr(t, "RenewLease", f.s.RenewLease(f.ctx, leaseOf(got, "w1", t0.Add(10*time.Minute))))
+		renewed := f.getOp(t, op)
+		if !renewed.LeaseExpiry.Equal(t0.Add(10*time.Minute)) || renewed.LeaseOwner != "w1" || renewed.Checkpoint != nil || renewed.Processed != 0 {
+			t.Fatalf("after RenewLease: %+v, want only the expiry moved", renewed)
+		}
+		f.noClaim(t, "while the renewed lease is live", t0.Add(5*time.Minute))
+		wantCode(t, "RenewLease by another owner", f.s.RenewLease(f.ctx, leaseOf(got, "w2", t0.Add(time.Hour))), runtime.ECONFLICT)
+		wantCode(t, "RenewLease of another project's operation",
+			f.s.RenewLease(f.ctx, runtime.Lease{ProjectID: f.b.ID, OperationID: op.ID, Owner: "w1", Expiry: t0.Add(time.Hour)}), runtime.ENOTFOUND)
+		same(t, "operation after refused renewals", renewed, f.getOp(t, op))
+		f.claimID(t, "claim after the renewed lease expired", "w2", t0.Add(11*time.Minute), time.Minute, op)
+		wantCode(t, "RenewLease by the stale owner", f.s.RenewLease(f.ctx, leaseOf(got, "w1", t0.Add(time.Hour))), runtime.ECONFLICT)
+	}},
 	{"CommitPage", func(t *testing.T, f *fixture) {
 		in := f.install(t, f.a.ID)
 		d := f.destination(t, f.a.ID, "hook")
