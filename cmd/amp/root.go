@@ -98,6 +98,7 @@ and ships them.
 		newProvidersCmd(),
 		newFakeCmd(),
 		newServeCmd(),
+		newDemoCmd(),
 		newDeployCmd(),
 		newProviderAppCmd(),
 		newDestinationCmd(),

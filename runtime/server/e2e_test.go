@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -138,39 +136,19 @@ func (l *live) must(want int, method, path string, body any, out any) []byte {
 	return b
 }
 
-var (
-	hiddenInput      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-	connectionInPage = regexp.MustCompile(`"connection":"([0-9a-f-]{36})"`)
-)
+var connectionInPage = regexp.MustCompile(`"connection":"([0-9a-f-]{36})"`)
 
 // browse plays the customer's browser from the authorize URL: it opens the
 // fake's consent page, approves, and follows the redirect to the callback.
-// It returns the callback's status, page and URL.
+// It returns the callback's status, page and URL; fakekit.Approve fails
+// on a callback that does not answer 2xx, and so does the test.
 func browse(t *testing.T, authorizeURL string) (int, string, string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.Get(authorizeURL)
+	callback, page, err := fakekit.Approve(t.Context(), nil, authorizeURL)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("browse %s: %v", authorizeURL, err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("consent page: %d %s", resp.StatusCode, b)
-	}
-	form := url.Values{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(string(b), -1) {
-		form.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
-	}
-	form.Set("action", "approve")
-	resp, err = c.PostForm(authorizeURL, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ = io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Request.URL.String()
+	return http.StatusOK, page, callback
 }
 
 type connJSON struct {
