@@ -41,8 +41,15 @@ const (
 // Done reports whether s is final.
 func (s OperationStatus) Done() bool { return s == OperationSuccess || s == OperationFailure }
 
-// ActionRead is the only action type the engine runs for now.
-const ActionRead = "read"
+// The action types of operations.
+const (
+	// ActionRead reads an object (ReadType says why).
+	ActionRead = "read"
+	// ActionWrite is an asynchronous write: its Checkpoint holds the write
+	// request and the per-record results so far (runtime/write owns the
+	// format), and Since/Until are unused.
+	ActionWrite = "write"
+)
 
 // Operation is one run of a read for one installation and object: a durable
 // job the engine claims with a lease, and what the builder sees of it
@@ -104,8 +111,15 @@ func (op *Operation) Validate() error {
 			return err
 		}
 	}
-	if op.ActionType != ActionRead {
-		return Errorf(EINVALID, "operation actionType %q is not %q", op.ActionType, ActionRead)
+	switch op.ActionType {
+	case ActionWrite:
+		if op.ReadType != "" {
+			return Errorf(EINVALID, "a write operation has no readType (got %q)", op.ReadType)
+		}
+		return nil
+	case ActionRead:
+	default:
+		return Errorf(EINVALID, "operation actionType %q is not %q or %q", op.ActionType, ActionRead, ActionWrite)
 	}
 	if !op.ReadType.Valid() {
 		return Errorf(EINVALID, "operation readType %q is not one of backfill, scheduled, triggered", op.ReadType)
@@ -212,18 +226,22 @@ type OperationEnd struct {
 type OperationStore interface {
 	// CreateOperation creates op (Status queued, RunAt now when zero).
 	// When exclusive is true it creates nothing and returns ECONFLICT if
-	// the installation already has a queued or in-progress operation on
-	// the object (a scheduled read never piles up behind a slow one).
+	// the installation already has a queued or in-progress operation of
+	// the same action type on the object (a scheduled read never piles up
+	// behind a slow one).
 	// Returns EINVALID if op fails Validate, ENOTFOUND if the project has no
 	// such installation.
 	CreateOperation(ctx context.Context, op *Operation, exclusive bool) error
 
 	// ClaimOperation gives owner a lease until now+lease on the oldest
 	// operation that is queued with RunAt <= now, or in progress with an
-	// expired lease (its worker died), unless its read state is paused and
-	// it is not a triggered read, and unless another operation on the same
-	// installation and object holds a live lease. The operation comes back
-	// in progress. It is not scoped by project (workers serve all).
+	// expired lease (its worker died), unless it is a read whose read state
+	// is paused and it is not a triggered read, and unless another
+	// operation of the same action type on the same installation and
+	// object holds a live lease (reads of an object run one at a time, and
+	// so do its writes, but a write never waits for a long backfill). The
+	// operation comes back in progress. It is not scoped by project
+	// (workers serve all).
 	// Returns ENOTFOUND when there is nothing to claim.
 	ClaimOperation(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Operation, error)
 

@@ -24,6 +24,18 @@ type Connectors interface {
 	ConnectorWithQuota(ctx context.Context, conn *runtime.Connection, onQuota func(providers.Quota)) (providers.Connector, error)
 }
 
+// WriteRunner runs asynchronous write operations; runtime/write implements
+// it. The engine claims the operation, keeps its lease alive and writes the
+// end the runner returns.
+type WriteRunner interface {
+	// RunWrite runs one claimed write operation (op.ActionType is
+	// runtime.ActionWrite) and returns how it ends; the engine fills in
+	// the lease. It may commit progress with Store.CommitPage under lease.
+	// ctx ends when the engine stops or the lease was lost: the runner then
+	// returns promptly and its end is not written.
+	RunWrite(ctx context.Context, op *runtime.Operation, lease runtime.Lease) runtime.OperationEnd
+}
+
 // Defaults of Config.
 const (
 	DefaultWorkers         = 4
@@ -47,6 +59,8 @@ const (
 type Config struct {
 	Store      runtime.Store
 	Connectors Connectors
+	// Writes runs asynchronous write operations; nil fails them.
+	Writes WriteRunner
 	// Delivered is called after a commit added messages to the outbox
 	// (delivery's Notify), so they leave at once rather than at the next
 	// poll.

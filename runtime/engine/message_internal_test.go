@@ -100,3 +100,26 @@ func TestPacerFollowsTheWindow(t *testing.T) {
 		t.Errorf("at 50 of 100 with a 50%% share: %q", r)
 	}
 }
+
+// TestIsEcho checks a record counts as the runtime's own write only while
+// every written field still has the written value.
+func TestIsEcho(t *testing.T) {
+	t.Parallel()
+	rec := &providers.Record{ID: "1", Fields: map[string]any{"name": "Acme", "numberofemployees": "120", "active": true, "notes": nil}}
+	for _, tc := range []struct {
+		fingerprint string
+		want        bool
+	}{
+		{`{"name":"Acme"}`, true},
+		{`{"Name":"Acme","numberofemployees":120}`, true},
+		{`{"active":true,"notes":""}`, true},
+		{`{"name":"Acme Ltd"}`, false},
+		{`{"industry":"Retail"}`, false},
+		{`{}`, false},
+		{`not json`, false},
+	} {
+		if got := isEcho(tc.fingerprint, rec); got != tc.want {
+			t.Errorf("isEcho(%s) = %v, want %v", tc.fingerprint, got, tc.want)
+		}
+	}
+}

@@ -116,6 +116,12 @@ func (e *Engine) run(ctx context.Context, op *runtime.Operation, owner string) {
 	defer cancel(nil)
 	var keeper sync.WaitGroup
 	keeper.Go(func() { j.keepLease(jobCtx, cancel) })
+	if op.ActionType == runtime.ActionWrite {
+		e.runWrite(ctx, jobCtx, j)
+		cancel(nil)
+		keeper.Wait()
+		return
+	}
 	err := j.prepare(jobCtx)
 	if err == nil {
 		err = j.read(jobCtx)
@@ -127,6 +133,31 @@ func (e *Engine) run(ctx context.Context, op *runtime.Operation, owner string) {
 	}
 	cancel(nil)
 	keeper.Wait()
+}
+
+// runWrite hands a write operation to the WriteRunner and writes its end.
+func (e *Engine) runWrite(ctx, jobCtx context.Context, j *job) {
+	var end runtime.OperationEnd
+	if e.cfg.Writes == nil {
+		end = runtime.OperationEnd{Status: runtime.OperationFailure, Error: "this server runs no asynchronous writes", Result: "write failed: no write runner"}
+	} else {
+		end = e.cfg.Writes.RunWrite(jobCtx, j.op, j.lease)
+	}
+	switch {
+	case context.Cause(jobCtx) == errLeaseLost:
+		e.log.Warn("lost the lease of a write operation; another worker resumes it", "operation", j.op.ID)
+		return
+	case ctx.Err() != nil:
+		return
+	}
+	end.Lease = j.lease
+	if err := e.cfg.Store.EndOperation(ctx, end); err != nil {
+		e.log.Error("end a write operation", "operation", j.op.ID, "err", err)
+		return
+	}
+	if len(end.Messages) > 0 {
+		e.cfg.Delivered()
+	}
 }
 
 // keepLease renews the job's lease every third of its length until ctx
@@ -482,10 +513,21 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 	j.header.OperationTime = rfc3339(j.now())
 	backfill := j.op.ReadType == runtime.ReadBackfill
 	tombstones := j.obj.DeletesMode() != manifest.DeletesIgnore
+	echoes, err := j.echoes(ctx, page)
+	if err != nil {
+		return err
+	}
 	for i := range page.Records {
 		rec := &page.Records[i]
 		j.cp.Read++
 		if rec.Deleted && (backfill || !tombstones) {
+			continue
+		}
+		if fp, ok := echoes[rec.ID]; ok && isEcho(fp, rec) {
+			// The runtime's own write coming back: the builder already
+			// has it. Tracked, so the overlap does not bring it back.
+			j.track(rec)
+			j.cp.Skipped++
 			continue
 		}
 		// Tracked even when skipped: the next read's overlap covers it
@@ -533,6 +575,65 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 		}
 	}
 	return nil
+}
+
+// echoStore is the part of the store that remembers the runtime's own
+// writes (runtime.WriteStateStore).
+type echoStore interface {
+	TakeEchoes(ctx context.Context, projectID, installationID, object string, recordIDs []string) (map[string]string, error)
+}
+
+// echoes takes the echoes of a scheduled read's page: records the Write API
+// wrote that the read may be about to deliver back.
+func (j *job) echoes(ctx context.Context, page *providers.ReadPage) (map[string]string, error) {
+	es, ok := j.e.cfg.Store.(echoStore)
+	if !ok || j.op.ReadType != runtime.ReadScheduled || len(page.Records) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(page.Records))
+	for i := range page.Records {
+		if !page.Records[i].Deleted {
+			ids = append(ids, page.Records[i].ID)
+		}
+	}
+	m, err := es.TakeEchoes(ctx, j.op.ProjectID, j.op.InstallationID, j.op.ObjectName, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read the echoes of the runtime's writes: %w", err)
+	}
+	return m, nil
+}
+
+// isEcho reports whether rec still holds exactly what the runtime wrote:
+// every written field (fingerprint: a JSON object of lower-case provider
+// fields) has the same value, so nobody changed those fields since. Values
+// compare by their text, since providers return numbers as strings in some
+// paths (Salesforce Bulk CSV); null and "" are the same emptiness.
+func isEcho(fingerprint string, rec *providers.Record) bool {
+	var written map[string]any
+	if err := json.Unmarshal([]byte(fingerprint), &written); err != nil || len(written) == 0 {
+		return false
+	}
+	for k, v := range written {
+		if textOf(v) != textOf(rec.Fields[strings.ToLower(k)]) {
+			return false
+		}
+	}
+	return true
+}
+
+func textOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // track moves the run's watermark and remembers the records near it.
