@@ -155,6 +155,8 @@ type OperationFilter struct {
 	InstallationID string
 	ObjectName     string
 	ReadType       ReadType
+	// ActionType selects reads or writes (ActionRead, ActionWrite).
+	ActionType string
 	// Limit caps the results (zero: 200); newest first.
 	Limit int
 	// Before, when not nil, continues a listing (the operations routes'

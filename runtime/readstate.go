@@ -91,8 +91,9 @@ type ReadStateStore interface {
 	DueReads(ctx context.Context, now time.Time, limit int) ([]*ReadState, error)
 
 	// ScheduleRead moves the state's NextRun to nextRun and, in the same
-	// transaction, creates op unless the installation already has a queued
-	// or in-progress operation on the object. It reports whether op was
-	// created. Returns ENOTFOUND if the state does not exist.
+	// transaction, creates op (a read) unless the installation already has
+	// a queued or in-progress read operation on the object. It reports
+	// whether op was created. Returns ENOTFOUND if the state does not
+	// exist, EINVALID if op is not a read.
 	ScheduleRead(ctx context.Context, projectID, installationID, objectName string, nextRun time.Time, op *Operation) (bool, error)
 }

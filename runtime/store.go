@@ -16,7 +16,8 @@ import (
 //     creates) and never reads, changes or deletes a row of another project.
 //     Such a row is reported as ENOTFOUND, exactly like a missing one. The
 //     only unscoped lookups are GetAPIKeyByHash and ConsumeOAuthState, keyed by
-//     secrets, and the housekeeping DeleteExpiredOAuthStates.
+//     secrets, and the housekeeping DeleteExpiredOAuthStates and
+//     DeleteExpiredWriteState.
 //   - Errors carry a code (ErrorCode): ENOTFOUND, ECONFLICT and EINVALID as
 //     documented per method; anything else is EINTERNAL, and IsRetryable tells
 //     whether it was transient (the database was busy).
@@ -41,6 +42,7 @@ type Store interface {
 	OperationStore
 	ReadStateStore
 	OutboxStore
+	WriteStateStore
 
 	// Close releases the store's resources. Only the owner that opened the
 	// store (runtime/server, a test) calls it, after every other call has

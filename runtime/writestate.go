@@ -41,7 +41,9 @@ type WriteStateStore interface {
 	// records nothing). The caller answers with the existing record's
 	// Response, refuses a different RequestHash, or answers 409 while the
 	// first request is in flight (Status 0). Expired records are replaced.
-	// Returns EINVALID if rec lacks the project, key, hash or expiry.
+	// It returns nil when it recorded rec (filling in CreateTime).
+	// Returns EINVALID if rec lacks the project, key, hash or expiry,
+	// ENOTFOUND if the project does not exist.
 	BeginIdempotent(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error)
 
 	// FinishIdempotent stores the answer of the request that began rec.
@@ -54,7 +56,7 @@ type WriteStateStore interface {
 
 	// RecordEchoes remembers records just written to an installation's
 	// object, replacing earlier echoes of the same records; they expire at
-	// expire.
+	// expire. Returns ENOTFOUND if the project has no such installation.
 	RecordEchoes(ctx context.Context, projectID, installationID, object string, echoes []Echo, expire time.Time) error
 
 	// TakeEchoes returns the unexpired echoes of the given records and

@@ -24,7 +24,8 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"ClaimOperation", claimOperationQuery, []any{1, "w", 2, 3},
 			[]string{"MERGE (UNION ALL)", "USING INDEX operations_claim (status=? AND run_at<?)", "USING INDEX operations_claim (status=?)",
-				"USING INDEX operations_object", "USING INDEX sqlite_autoindex_read_states_1"}},
+				"USING INDEX operations_object (project_id=? AND installation_id=? AND object_name=? AND action_type=? AND status=?)",
+				"USING INDEX sqlite_autoindex_read_states_1"}},
 		{"ClaimMessages", claimMessagesQuery, []any{1, 10},
 			[]string{"SEARCH o USING INDEX outbox_due", "SEARCH d USING INDEX", "SEARCH b USING INTEGER PRIMARY KEY"}},
 		{"ClaimMessages update", `UPDATE outbox SET next_attempt = ? WHERE seq IN (SELECT value FROM json_each(?))`, []any{1, "[1]"},
@@ -35,13 +36,25 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"USING COVERING INDEX outbox_destination"}},
 		{"DueReads", dueReadsQuery, []any{1, 10},
 			[]string{"USING INDEX read_states_due"}},
-		{"active operation", `SELECT EXISTS (SELECT 1 FROM operations
-			WHERE project_id = ? AND installation_id = ? AND object_name = ? AND status IN ('queued', 'in_progress'))`, []any{"p", "i", "o"},
-			[]string{"USING COVERING INDEX operations_object"}},
+		{"active operation", activeOperationQuery, []any{"p", "i", "o", "read"},
+			[]string{"USING COVERING INDEX operations_object (project_id=? AND installation_id=? AND object_name=? AND action_type=? AND status=?)"}},
+		{"BeginIdempotent", beginIdempotentQuery, []any{"p", "k", "h", "", 1, 2},
+			[]string{"SCAN CONSTANT ROW"}},
+		{"BeginIdempotent existing", `SELECT ` + idempotencyColumns + ` FROM idempotency WHERE project_id = ? AND key = ?`, []any{"p", "k"},
+			[]string{"USING INDEX sqlite_autoindex_idempotency_1 (project_id=? AND key=?)"}},
+		{"RecordEchoes", recordEchoesQuery, []any{"p", "i", "o", `[["r","f"]]`, 1},
+			[]string{"SCAN json_each"}},
+		{"TakeEchoes", takeEchoesQuery, []any{"p", "i", "o", `["r"]`},
+			[]string{"SEARCH echoes USING PRIMARY KEY (project_id=? AND installation_id=? AND object_name=? AND record_id=?)"}},
+		{"DeleteExpiredWriteState idempotency", `DELETE FROM idempotency WHERE expire_time <= ?`, []any{1},
+			[]string{"USING COVERING INDEX idempotency_expiry (expire_time<?)"}},
+		{"DeleteExpiredWriteState echoes", `DELETE FROM echoes WHERE expire_time <= ?`, []any{1},
+			[]string{"USING INDEX echoes_expiry (expire_time<?)"}},
 		{"DeleteDestination cascade", `DELETE FROM destinations WHERE project_id = ? AND id = ?`, []any{"p", "d"},
 			[]string{"SEARCH outbox USING COVERING INDEX outbox_destination"}},
 		{"DeleteInstallation cascade", `DELETE FROM installations WHERE project_id = ? AND id = ?`, []any{"p", "i"},
-			[]string{"SEARCH read_states USING COVERING INDEX sqlite_autoindex_read_states_1", "SEARCH operations USING COVERING INDEX operations_object"}},
+			[]string{"SEARCH read_states USING COVERING INDEX sqlite_autoindex_read_states_1", "SEARCH operations USING COVERING INDEX operations_object",
+				"SEARCH echoes USING PRIMARY KEY (project_id=? AND installation_id=?)"}},
 	} {
 		rows, err := s.write.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {
@@ -74,7 +87,8 @@ func TestQueryPlans(t *testing.T) {
 }
 
 // TestMigrateDestinations opens a file that 0001 made, with a destination,
-// and checks 0002 gives the destination the delivery columns' defaults.
+// and checks 0002 gives the destination the delivery columns' defaults
+// (and 0003 applies on top).
 func TestMigrateDestinations(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -91,16 +105,17 @@ func TestMigrateDestinations(t *testing.T) {
 	if err := s.CreateDestination(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	// Back to the 0001 schema: drop what 0002 added (SQLite 3.35+ drops
-	// columns), and forget that 0002 ran.
+	// Back to the 0001 schema: drop what 0002 and 0003 added (SQLite 3.35+
+	// drops columns), and forget that they ran.
 	_, err = s.write.ExecContext(ctx, `
+		DROP TABLE echoes; DROP TABLE idempotency;
 		DROP TABLE outbox_bodies; DROP TABLE outbox; DROP TABLE read_states; DROP TABLE operation_logs; DROP TABLE operations;
 		ALTER TABLE destinations DROP COLUMN receives_notifications;
 		ALTER TABLE destinations DROP COLUMN disabled;
 		ALTER TABLE destinations DROP COLUMN disabled_reason;
 		ALTER TABLE destinations DROP COLUMN failing_since;
 		ALTER TABLE destinations DROP COLUMN failures;
-		DELETE FROM migrations WHERE name = '0002_engine.sql';`)
+		DELETE FROM migrations WHERE name IN ('0002_engine.sql', '0003_writes.sql');`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,13 +51,16 @@ func rawText(m json.RawMessage) any {
 	return string(m)
 }
 
+// activeOperationQuery is activeOperation's probe of operations_object.
+const activeOperationQuery = `SELECT EXISTS (SELECT 1 FROM operations
+	WHERE project_id = ? AND installation_id = ? AND object_name = ? AND action_type = ? AND status IN ('queued', 'in_progress'))`
+
 // activeOperation reports whether the installation has a queued or
-// in-progress operation on the object (index operations_object).
-func activeOperation(ctx context.Context, q querier, projectID, installationID, objectName string) (bool, error) {
+// in-progress operation of the action type on the object: reads and writes
+// are separate lanes, so a queued write never keeps a scheduled read out.
+func activeOperation(ctx context.Context, q querier, projectID, installationID, objectName, actionType string) (bool, error) {
 	var active bool
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM operations
-		WHERE project_id = ? AND installation_id = ? AND object_name = ? AND status IN ('queued', 'in_progress'))`,
-		projectID, installationID, objectName).Scan(&active)
+	err := q.QueryRowContext(ctx, activeOperationQuery, projectID, installationID, objectName, actionType).Scan(&active)
 	return active, mapErr(err)
 }
 
@@ -78,12 +81,12 @@ func createOperation(ctx context.Context, tx *sql.Tx, now time.Time, op *runtime
 		return runtime.Errorf(runtime.EINVALID, "installation %q belongs to integration %q, not %q", op.InstallationID, integrationID, op.IntegrationID)
 	}
 	if exclusive {
-		active, err := activeOperation(ctx, tx, op.ProjectID, op.InstallationID, op.ObjectName)
+		active, err := activeOperation(ctx, tx, op.ProjectID, op.InstallationID, op.ObjectName, op.ActionType)
 		if err != nil {
 			return err
 		}
 		if active {
-			return runtime.Errorf(runtime.ECONFLICT, "installation %q already has a queued or running read of %q", op.InstallationID, op.ObjectName)
+			return runtime.Errorf(runtime.ECONFLICT, "installation %q already has a queued or running %s of %q", op.InstallationID, op.ActionType, op.ObjectName)
 		}
 	}
 	id := idOrNew(op.ID)
@@ -122,23 +125,32 @@ func (s *Store) CreateOperation(ctx context.Context, op *runtime.Operation, excl
 		return createOperation(ctx, tx, s.nowMillis(), op, exclusive)
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: create %s operation of %q for installation %q: %w", op.ReadType, op.ObjectName, op.InstallationID, err)
+		return fmt.Errorf("sqlite: create %s operation of %q for installation %q: %w", opKind(op), op.ObjectName, op.InstallationID, err)
 	}
 	return nil
 }
 
+// opKind names an operation in errors: its read type, or "write".
+func opKind(op *runtime.Operation) string {
+	if op.ActionType == runtime.ActionRead {
+		return string(op.ReadType)
+	}
+	return op.ActionType
+}
+
 // claimEligible is the condition, on operations o and the claim's time ?1,
-// that ClaimOperation adds to "due": the read state is not paused (or the
-// read is triggered), and no other operation on the object holds a live
-// lease. Both are primary-key or index probes (read_states' key,
-// operations_object).
+// that ClaimOperation adds to "due": a read's state is not paused (or the
+// read is triggered; a pause never holds writes), and no other operation
+// of the same action type on the object holds a live lease (reads and
+// writes are separate lanes). Both are primary-key or index probes
+// (read_states' key, operations_object).
 const claimEligible = `
-	AND (o.read_type = 'triggered' OR NOT EXISTS (SELECT 1 FROM read_states r
+	AND (o.action_type <> 'read' OR o.read_type = 'triggered' OR NOT EXISTS (SELECT 1 FROM read_states r
 		WHERE r.project_id = o.project_id AND r.installation_id = o.installation_id AND r.object_name = o.object_name
 		AND r.paused = 1))
 	AND NOT EXISTS (SELECT 1 FROM operations l
 		WHERE l.project_id = o.project_id AND l.installation_id = o.installation_id AND l.object_name = o.object_name
-		AND l.status = 'in_progress' AND l.lease_expiry > ?1 AND l.id <> o.id)`
+		AND l.action_type = o.action_type AND l.status = 'in_progress' AND l.lease_expiry > ?1 AND l.id <> o.id)`
 
 // claimQuery picks the operation to claim: the first by (run_at, rowid) of
 // the due queued operations and the in-progress ones whose lease expired.
@@ -470,6 +482,7 @@ func (s *Store) ListOperations(ctx context.Context, projectID string, f runtime.
 		{"installation_id", f.InstallationID},
 		{"object_name", f.ObjectName},
 		{"read_type", string(f.ReadType)},
+		{"action_type", f.ActionType},
 	} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")

@@ -55,8 +55,11 @@ func installationIntegration(ctx context.Context, q querier, projectID, installa
 
 // fillOperation gives op the read state's project, integration,
 // installation and object where it has none, and refuses one that names
-// others.
+// others, or that is not a read: a read state only ever schedules reads.
 func fillOperation(op *runtime.Operation, st *runtime.ReadState) error {
+	if op.ActionType != runtime.ActionRead {
+		return runtime.Errorf(runtime.EINVALID, "a read state schedules reads, not operations of actionType %q", op.ActionType)
+	}
 	for _, f := range []struct {
 		name string
 		dst  *string
@@ -82,7 +85,7 @@ func fillOperation(op *runtime.Operation, st *runtime.ReadState) error {
 // states' backfill operations included, is one transaction; each spec's
 // Backfill is filled in as stored when it is created.
 // Returns EINVALID if two specs name one object or a backfill operation
-// fails Validate or names another installation or object.
+// fails Validate, is not a read, or names another installation or object.
 func (s *Store) SyncReadStates(ctx context.Context, projectID, installationID string, specs []runtime.ReadStateSpec) ([]string, error) {
 	seen := make(map[string]bool, len(specs))
 	for _, sp := range specs {
@@ -264,9 +267,11 @@ func (s *Store) DueReads(ctx context.Context, now time.Time, limit int) ([]*runt
 
 // ScheduleRead implements runtime.ReadStateStore. op is filled in with the
 // state's project, integration, installation and object where it has none,
-// and as stored when it is created; a nil op only moves NextRun.
-// Returns EINVALID if op fails Validate or names another installation or
-// object.
+// and as stored when it is created; a nil op only moves NextRun. Only the
+// object's reads count as "already queued or in progress": writes run in a
+// lane of their own.
+// Returns EINVALID if op fails Validate, is not a read, or names another
+// installation or object.
 func (s *Store) ScheduleRead(ctx context.Context, projectID, installationID, objectName string, nextRun time.Time, op *runtime.Operation) (bool, error) {
 	var created bool
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -287,7 +292,7 @@ func (s *Store) ScheduleRead(ctx context.Context, projectID, installationID, obj
 		if err := fillOperation(op, st); err != nil {
 			return err
 		}
-		active, err := activeOperation(ctx, tx, projectID, installationID, objectName)
+		active, err := activeOperation(ctx, tx, projectID, installationID, objectName, runtime.ActionRead)
 		if err != nil || active {
 			return err
 		}

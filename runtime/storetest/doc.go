@@ -7,7 +7,9 @@
 // times; and for the engine, leased operations (one claimer each, expiry and
 // resume from the checkpoint, ECONFLICT on a lost lease), read states and
 // their schedules, and the outbox (one claimer per message, disabled
-// destinations held, disabling once).
+// destinations held, disabling once); and for writes, write operations in a
+// lane of their own beside reads, idempotency records (one winner per key)
+// and echoes (taken once).
 //
 // Use it from the implementation's tests:
 //
@@ -25,7 +27,8 @@
 // The suite needs no clock injection: the time-dependent contracts (OAuth
 // state expiry, due operations, leases, due reads and messages) take "now"
 // as an argument, and store-set times are checked against the wall clock
-// around the call.
+// around the call. The write state's expiries, which a store checks against
+// its own clock, are set hours away from the wall clock.
 //
 // It imports runtime and the test libraries only, never an implementation.
 package storetest

@@ -32,6 +32,8 @@ func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
 		{"Operation", operationTests},
 		{"ReadState", readStateTests},
 		{"Outbox", outboxTests},
+		{"WriteOperation", writeOperationTests},
+		{"WriteState", writeStateTests},
 		{"TenantIsolation", isolationTests},
 		{"Concurrency", concurrencyTests},
 		{"Times", timeTests},
