@@ -65,8 +65,9 @@ type OAuthProvider interface {
 }
 
 // Connector is the base of every provider client. Capabilities are separate
-// interfaces (MetadataReader, Reader, BulkReader, Writer) that callers find
-// by type assertion, so a connector implements only what its provider can do.
+// interfaces (MetadataReader, Reader, RecordGetter, BulkReader, Writer) that
+// callers find by type assertion, so a connector implements only what its
+// provider can do.
 type Connector interface {
 	// Provider returns the catalog key, e.g. "salesforce".
 	Provider() string
@@ -87,6 +88,25 @@ type Reader interface {
 	// Read returns the page after req.Cursor (the first page when empty).
 	// Records come in a stable order; a page with Done set is the last.
 	Read(ctx context.Context, req ReadRequest) (*ReadPage, error)
+}
+
+// RecordGetter reads records by id, in batches. Writers need it to see the
+// current values of records before updating them (write only where a field
+// is empty) and to check what an upsert left behind, without reading the
+// whole object.
+type RecordGetter interface {
+	// GetRecords returns the records of object with the given ids that
+	// exist, with fields (any case; nil: the provider's default fields,
+	// those Read returns for a ReadRequest without Fields), in no
+	// particular order, each once however often its id is given. Records
+	// are built exactly as Read builds them (id as the provider spells it,
+	// lower-case field keys, Raw, ModifiedAt). Ids that do not exist, are
+	// deleted or cannot be ids of the provider are left out (not an error).
+	// At most MaxGetBatch ids per call; more is an error of kind
+	// KindInvalid, before any request.
+	GetRecords(ctx context.Context, object string, ids []string, fields []string) ([]Record, error)
+	// MaxGetBatch is the most ids one GetRecords call may carry.
+	MaxGetBatch() int
 }
 
 // BulkReader reads a whole object through the provider's bulk API

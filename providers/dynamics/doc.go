@@ -10,8 +10,9 @@
 //     option sets, paged reads with $select and odata.maxpagesize,
 //     incremental reads on modifiedon, deletions and exact change
 //     tracking through delta links (ReadRequest.Checkpoint in,
-//     ReadPage.Checkpoint out; see read.go), and writes (create; update
-//     with If-Match: *, which never creates; upsert without it, by
+//     ReadPage.Checkpoint out; see read.go), reads by primary key
+//     (GetRecords: an or-chain $filter; see get.go), and writes (create;
+//     update with If-Match: *, which never creates; upsert without it, by
 //     alternate key or by primary key under the caller's GUID; delete)
 //     through $batch with change sets for all-or-none; errors classified
 //     once into *providers.Error (the three service-protection 429s as

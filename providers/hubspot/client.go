@@ -265,6 +265,7 @@ func (c *Client) quota(h http.Header) {
 var (
 	_ providers.Connector         = (*Client)(nil)
 	_ providers.Reader            = (*Client)(nil)
+	_ providers.RecordGetter      = (*Client)(nil)
 	_ providers.Writer            = (*Client)(nil)
 	_ providers.MetadataReader    = (*Client)(nil)
 	_ providers.ConnectorProvider = provider{}

@@ -315,7 +315,7 @@ var contractCases = map[string]contractCase{
 		files: []string{"read_objects-api_contacts-batch.json"},
 		client: func(t *testing.T, ctx context.Context) {
 			c, rp := replayClient(t, canned{"POST", "/crm/v3/objects/contacts/batch/read", 200, "read_objects-api_contacts-batch.json"})
-			recs, err := c.ReadByIDs(ctx, "contacts", []string{"110338039632", "110323586992"}, []string{"email", "firstname"})
+			recs, err := c.GetRecords(ctx, "contacts", []string{"110338039632", "110323586992"}, []string{"email", "firstname"})
 			if err != nil {
 				t.Fatal(err)
 			}

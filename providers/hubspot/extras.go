@@ -35,34 +35,6 @@ func (c *Client) AccountInfo(ctx context.Context) (*Account, error) {
 	return &a, nil
 }
 
-// ReadByIDs reads up to 100 records by id (POST .../batch/read). Ids
-// HubSpot cannot find are left out.
-func (c *Client) ReadByIDs(ctx context.Context, object string, ids, fields []string) ([]providers.Record, error) {
-	p := c.plan(providers.ReadRequest{Object: object, Fields: fields})
-	inputs := make([]map[string]string, len(ids))
-	for i, id := range ids {
-		inputs[i] = map[string]string{"id": id}
-	}
-	u := c.base + "/crm/v3/objects/" + p.object + "/batch/read"
-	_, body, err := c.do(ctx, "POST", u, map[string]any{"inputs": inputs, "properties": p.props})
-	if err != nil {
-		return nil, err
-	}
-	var hp hsPage
-	if err := json.Unmarshal(body, &hp); err != nil {
-		return nil, malformed(u, err)
-	}
-	out := make([]providers.Record, 0, len(hp.Results))
-	for _, raw := range hp.Results {
-		rec, err := p.record(raw)
-		if err != nil {
-			return nil, malformed(u, err)
-		}
-		out = append(out, rec)
-	}
-	return out, nil
-}
-
 // AssociationResult is what Associations returns for one source record:
 // the associated record ids, or the reason HubSpot gave for that record.
 type AssociationResult struct {

@@ -40,6 +40,7 @@ var checks = []struct {
 	{"RateLimited", checkRateLimited},
 	{"Metadata", checkMetadata},
 	{"BulkRead", checkBulkRead},
+	{"GetRecords", checkGetRecords},
 }
 
 // Run runs the conformance suite. Every subtest calls newHarness for a
@@ -47,7 +48,7 @@ var checks = []struct {
 // newHarness must not share mutable state between the harnesses it builds
 // (register the fake's teardown with t.Cleanup on the t it is given).
 // Subtests whose capability the connector lacks (MetadataReader, Writer,
-// BulkReader, allOrNone) are skipped with the reason.
+// BulkReader, RecordGetter, allOrNone) are skipped with the reason.
 func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 	t.Helper()
 	for _, c := range checks {

@@ -141,6 +141,10 @@ func (f *memFake) Throttle(n int, retryAfter time.Duration) {
 //	badType          a field's ValueType is not normalised
 //	notFoundInvalid  an unknown object is KindInvalid
 //	bulkDup          BulkRead yields the first record twice
+//	getDeleted       GetRecords returns deleted records
+//	getDup           GetRecords returns an id asked twice twice
+//	getStale         GetRecords reports another modified time than Read
+//	getNoLimit       GetRecords takes more than MaxGetBatch ids
 type memConn struct {
 	f     *memFake
 	bug   string
@@ -261,6 +265,35 @@ func (c *memConn) BulkRead(ctx context.Context, req providers.ReadRequest) iter.
 			req.Cursor = page.NextCursor
 		}
 	}
+}
+
+func (c *memConn) MaxGetBatch() int { return 50 }
+
+func (c *memConn) GetRecords(ctx context.Context, object string, ids []string, fields []string) ([]providers.Record, error) {
+	if len(ids) > c.MaxGetBatch() && c.bug != "getNoLimit" {
+		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: "mem", Message: "too many ids"}
+	}
+	if err := c.call(); err != nil {
+		return nil, err
+	}
+	c.f.mu.Lock()
+	defer c.f.mu.Unlock()
+	var out []providers.Record
+	seen := map[string]bool{}
+	for _, id := range ids {
+		r := c.f.find(id)
+		if r == nil || r.deleted && c.bug != "getDeleted" || seen[id] && c.bug != "getDup" {
+			continue
+		}
+		seen[id] = true
+		rec := c.record(r, fields)
+		rec.Deleted = false
+		if c.bug == "getStale" {
+			rec.ModifiedAt = rec.ModifiedAt.Add(-time.Hour)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }
 
 func (c *memConn) MaxBatch() int { return 200 }
@@ -443,6 +476,10 @@ func TestChecksCatchBugs(t *testing.T) {
 		{"badType", "Metadata", `"double"`},
 		{"notFoundInvalid", "Metadata", "want not-found"},
 		{"bulkDup", "BulkRead", "duplicated"},
+		{"getDeleted", "GetRecords", "unexpected"},
+		{"getDup", "GetRecords", "duplicated"},
+		{"getStale", "GetRecords", "ModifiedAt"},
+		{"getNoLimit", "GetRecords", "MaxGetBatch+1"},
 	} {
 		t.Run(tc.bug+"/"+tc.check, func(t *testing.T) {
 			err := checkByName(t, tc.check)(t.Context(), memHarness(tc.bug), t.Logf)
@@ -485,7 +522,7 @@ func (n noAllOrNone) Write(ctx context.Context, req providers.WriteRequest) ([]p
 func TestSkips(t *testing.T) {
 	h := memHarness("")
 	h.Connector = readOnly{h.Connector.(*memConn)}
-	for _, name := range []string{"WriteRoundTrip", "PartialFailure", "AllOrNone", "Metadata", "BulkRead"} {
+	for _, name := range []string{"WriteRoundTrip", "PartialFailure", "AllOrNone", "Metadata", "BulkRead", "GetRecords"} {
 		if err := checkByName(t, name)(t.Context(), h, t.Logf); !isSkip(err) {
 			t.Errorf("%s on a read-only connector: got %v, want a skip", name, err)
 		}

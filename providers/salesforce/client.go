@@ -58,6 +58,7 @@ var (
 	_ providers.Connector           = (*Client)(nil)
 	_ providers.MetadataReader      = (*Client)(nil)
 	_ providers.Reader              = (*Client)(nil)
+	_ providers.RecordGetter        = (*Client)(nil)
 	_ providers.BulkReader          = (*Client)(nil)
 	_ providers.ResumableBulkReader = (*Client)(nil)
 	_ providers.Writer              = (*Client)(nil)

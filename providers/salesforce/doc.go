@@ -10,7 +10,8 @@
 // since AND SystemModstamp <= until ORDER BY SystemModstamp, Id) paged by
 // nextRecordsUrl, queryAll for deletions; Bulk API 2.0 query jobs streamed
 // as CSV; sObject Collections writes of 200 records (create, update,
-// upsert by external id, delete, allOrNone); Bulk API 2.0 ingest jobs for
+// upsert by external id, delete, allOrNone) and reads of up to 2,000
+// records by id (GetRecords, see get.go); Bulk API 2.0 ingest jobs for
 // large writes (BulkWrite: one job per call, the CSV streamed up, results
 // mapped back to input positions by content, see bulkwrite.go). Errors are
 // classified once

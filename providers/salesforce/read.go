@@ -18,28 +18,15 @@ import (
 	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
-// buildSOQL returns the query for req: Id, SystemModstamp (and IsDeleted for
-// reads that include deletions) followed by the requested fields, bounded
-// on SystemModstamp (Since exclusive, Until inclusive), in SystemModstamp
-// and Id order unless ordered is false (Bulk API 2.0 queries).
+// buildSOQL returns the query for req: the columns of selectColumns,
+// bounded on SystemModstamp (Since exclusive, Until inclusive), in
+// SystemModstamp and Id order unless ordered is false (Bulk API 2.0
+// queries).
 func buildSOQL(req providers.ReadRequest, ordered bool) string {
 	var b strings.Builder
 	b.Grow(64 + 24*len(req.Fields))
-	b.WriteString("SELECT Id, SystemModstamp")
-	seen := map[string]bool{"id": true, "systemmodstamp": true}
-	if req.IncludeDeleted {
-		b.WriteString(", IsDeleted")
-		seen["isdeleted"] = true
-	}
-	for _, f := range req.Fields {
-		l := strings.ToLower(strings.TrimSpace(f))
-		if l == "" || seen[l] {
-			continue
-		}
-		seen[l] = true
-		b.WriteString(", ")
-		b.WriteString(strings.TrimSpace(f))
-	}
+	b.WriteString("SELECT ")
+	b.WriteString(strings.Join(selectColumns(req.Fields, req.IncludeDeleted), ", "))
 	b.WriteString(" FROM ")
 	b.WriteString(APIObjectName(req.Object))
 	var conds []string
@@ -57,6 +44,30 @@ func buildSOQL(req providers.ReadRequest, ordered bool) string {
 		b.WriteString(" ORDER BY SystemModstamp, Id")
 	}
 	return b.String()
+}
+
+// selectColumns returns the fields a read selects: Id, SystemModstamp
+// (and IsDeleted for reads that include deletions), then fields, trimmed,
+// without repeats (compared without case). Read and GetRecords share it,
+// so a record comes back with the same fields either way.
+func selectColumns(fields []string, includeDeleted bool) []string {
+	cols := make([]string, 0, len(fields)+3)
+	cols = append(cols, "Id", "SystemModstamp")
+	seen := map[string]bool{"id": true, "systemmodstamp": true}
+	if includeDeleted {
+		cols = append(cols, "IsDeleted")
+		seen["isdeleted"] = true
+	}
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		l := strings.ToLower(f)
+		if l == "" || seen[l] {
+			continue
+		}
+		seen[l] = true
+		cols = append(cols, f)
+	}
+	return cols
 }
 
 // queryPage is one page of a REST query.

@@ -8,8 +8,10 @@
 //     refresh_token grants; refresh tokens rotate; AADSTS error bodies);
 //   - /api/data/v9.2/ with the tables accounts, contacts, opportunities,
 //     leads and the custom table new_projects (accounts also carry the
-//     custom column new_tier): OData queries with $select, a modifiedon
-//     $filter and $orderby, odata.maxpagesize paging (capped at 5,000) with
+//     custom column new_tier): OData queries with $select, a $filter of
+//     modifiedon comparisons and eq clauses joined by and, or an or-chain
+//     of primary-key equalities (rows by id; unquoted GUIDs, checked),
+//     $orderby, URLs up to 32 KB (414 beyond), odata.maxpagesize paging (capped at 5,000) with
 //     @odata.nextLink skip tokens shaped like Dataverse's paging cookies,
 //     change tracking (odata.track-changes, delta links whose tokens are
 //     write-log versions, $deletedEntity tombstones, expiry after

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -235,13 +236,20 @@ func isLookup(c *column) bool {
 }
 
 // filter is the subset of $filter the fake understands: modifiedon
-// comparisons and equality on columns, joined by "and".
+// comparisons, equality on the primary key and on columns, joined by
+// "and"; or an "or" chain of primary-key equalities (see parseKeyChain).
 type filter struct {
 	since, until time.Time
 	eq           map[string]string
+	// ids, when not nil, are the primary keys a row must have (lower case).
+	ids map[string]bool
 }
 
-var filterClause = regexp.MustCompile(`^\s*(\w+)\s+(eq|gt|ge|lt|le)\s+(.+?)\s*$`)
+var (
+	filterClause = regexp.MustCompile(`^\s*(\w+)\s+(eq|gt|ge|lt|le)\s+(.+?)\s*$`)
+	andWord      = regexp.MustCompile(`(?i)\s+and\s+`)
+	orWord       = regexp.MustCompile(`(?i)\s+or\s+`)
+)
 
 func (t *table) parseFilter(f string) (filter, *result) {
 	var out filter
@@ -252,7 +260,10 @@ func (t *table) parseFilter(f string) (filter, *result) {
 		res := errResult(http.StatusBadRequest, "0x80060888", msg)
 		return out, &res
 	}
-	for _, clause := range regexp.MustCompile(`(?i)\s+and\s+`).Split(f, -1) {
+	if orWord.MatchString(maskQuoted(f)) {
+		return t.parseKeyChain(f)
+	}
+	for _, clause := range andWord.Split(f, -1) {
 		m := filterClause.FindStringSubmatch(clause)
 		if m == nil {
 			return bad("Syntax error at position 0 in '" + f + "' (the fake understands 'modifiedon gt|ge|lt|le <datetime>' and '<column> eq <value>' joined by 'and').")
@@ -260,6 +271,21 @@ func (t *table) parseFilter(f string) (filter, *result) {
 		name, opName, lit := m[1], m[2], m[3]
 		if t.column(name) == nil {
 			return bad(fmt.Sprintf("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", name, t.logical))
+		}
+		if name == t.primaryID {
+			if opName != "eq" {
+				return bad("The fake compares the primary key only with eq.")
+			}
+			g, res := guidLiteral(f, lit)
+			if res != nil {
+				return out, res
+			}
+			if out.ids == nil {
+				out.ids = map[string]bool{g: true}
+			} else if !out.ids[g] {
+				out.ids = map[string]bool{} // two different keys: nothing matches
+			}
+			continue
 		}
 		if name == "modifiedon" && opName != "eq" {
 			ts, err := time.Parse(time.RFC3339Nano, lit)
@@ -292,6 +318,65 @@ func (t *table) parseFilter(f string) (filter, *result) {
 	return out, nil
 }
 
+// parseKeyChain parses the one use of "or" the fake understands, the way
+// clients ask for rows by id: "<key> eq <guid> or <key> eq <guid> ...",
+// optionally in one pair of parentheses.
+func (t *table) parseKeyChain(f string) (filter, *result) {
+	out := filter{ids: map[string]bool{}}
+	chain := strings.TrimSpace(f)
+	if strings.HasPrefix(chain, "(") && strings.HasSuffix(chain, ")") {
+		chain = chain[1 : len(chain)-1]
+	}
+	for _, clause := range orWord.Split(chain, -1) {
+		m := filterClause.FindStringSubmatch(clause)
+		if m == nil || m[1] != t.primaryID || m[2] != "eq" || andWord.MatchString(clause) || strings.ContainsAny(clause, "()") {
+			res := errResult(http.StatusBadRequest, "0x80060888", "The fake understands 'or' only between '"+t.primaryID+" eq <guid>' clauses, not in '"+f+"'.")
+			return filter{}, &res
+		}
+		g, res := guidLiteral(f, m[3])
+		if res != nil {
+			return filter{}, res
+		}
+		out.ids[g] = true
+	}
+	return out, nil
+}
+
+// guidLiteral checks a Guid literal of filter f (unquoted, 8-4-4-4-12 hex)
+// and returns it in lower case, or Dataverse's refusal: a quoted string
+// compared with a Guid has incompatible types, anything else is a syntax
+// error.
+func guidLiteral(f, lit string) (string, *result) {
+	if strings.HasPrefix(lit, "'") {
+		res := errResult(http.StatusBadRequest, "0x80060888", "A binary operator with incompatible types was detected. Found operand types 'Edm.Guid' and 'Edm.String' for operator kind 'Equal'.")
+		return "", &res
+	}
+	if !guidRE.MatchString(lit) {
+		res := errResult(http.StatusBadRequest, "0x80060888", fmt.Sprintf("Syntax error at position %d in '%s'.", strings.Index(f, lit)+len(lit), f))
+		return "", &res
+	}
+	return strings.ToLower(lit), nil
+}
+
+// maskQuoted replaces what is inside string literals with underscores,
+// so operators are looked for outside them. A doubled quote inside a
+// literal toggles twice and so stays inside.
+func maskQuoted(f string) string {
+	b := []byte(f)
+	in := false
+	for i, c := range b {
+		switch {
+		case c == '\'':
+			in = !in
+		case in:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+var guidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+
 func later(a, b time.Time) time.Time {
 	if a.IsZero() || b.After(a) {
 		return b
@@ -307,10 +392,13 @@ func earlier(a, b time.Time) time.Time {
 }
 
 func (f filter) match() func(fakekit.Record) bool {
-	if len(f.eq) == 0 {
+	if len(f.eq) == 0 && f.ids == nil {
 		return nil
 	}
 	return func(r fakekit.Record) bool {
+		if f.ids != nil && !f.ids[r.ID] {
+			return false
+		}
 		for k, want := range f.eq {
 			if fmt.Sprint(valueOf(r.Fields[k])) != want {
 				return false
@@ -584,6 +672,8 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 	case timeOrder:
 		query.Since = later(query.Since, ck.lastMod)
 		recs, _, done, err = s.kit.Store.Scan(t.set, query, fakekit.Cursor{}, size)
+	case flt.ids != nil:
+		recs, done = s.byKey(t, query, flt.ids, ck.lastID, size)
 	default:
 		from := 0
 		if ck.lastID != "" {
@@ -674,6 +764,41 @@ func (s *Server) serveGet(w http.ResponseWriter, base string, o op) {
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b.Bytes())
+}
+
+// byKey answers a query whose filter names its rows' primary keys: the
+// live rows with those keys that pass query, in primary-key order as an
+// unordered query lists them, the page after lastID (when set) of at most
+// size rows. It looks the keys up rather than scanning the table.
+func (s *Server) byKey(t *table, query fakekit.Query, ids map[string]bool, lastID string, size int) ([]fakekit.Record, bool) {
+	type row struct {
+		pos int
+		rec fakekit.Record
+	}
+	after := 0
+	if lastID != "" {
+		after = s.positionAfter(t, lastID)
+	}
+	var rows []row
+	for id := range ids {
+		rec, ok := s.kit.Store.Get(t.set, id)
+		if !ok || rec.Deleted ||
+			!query.Since.IsZero() && !rec.Modified.After(query.Since) ||
+			!query.Until.IsZero() && rec.Modified.After(query.Until) ||
+			query.Match != nil && !query.Match(rec) {
+			continue
+		}
+		if pos := s.positionAfter(t, id); pos > after {
+			rows = append(rows, row{pos, rec})
+		}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return a.pos - b.pos })
+	done := len(rows) <= size
+	recs := make([]fakekit.Record, 0, min(len(rows), size))
+	for _, r := range rows[:min(len(rows), size)] {
+		recs = append(recs, r.rec)
+	}
+	return recs, done
 }
 
 // positionAfter is the id-order position just after id.

@@ -217,6 +217,10 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 // serveAPI authenticates, applies the service-protection limits and
 // serves the data API.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if len(baseURL(r))+len(r.RequestURI) > MaxURLLength {
+		urlTooLong(w)
+		return
+	}
 	w.Header().Set("OData-Version", "4.0")
 	auth := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
@@ -238,6 +242,27 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	u := &usage{}
 	defer func() { a.done(u.records) }()
 	s.data.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), usageKey{}, u)))
+}
+
+// MaxURLLength is the longest URL Dataverse accepts, 32 KB (a request
+// inside a $batch body may have up to 64 KB, which the fake does not
+// check).
+const MaxURLLength = 32768
+
+// urlTooLong is the answer to a longer URL: the web server refuses it
+// before Dataverse sees it (no token check, no OData error body). The
+// status is documented only as a refusal; the page is the Windows HTTP
+// server's 414, which the fake assumes.
+func urlTooLong(w http.ResponseWriter) {
+	const page = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">` + "\r\n" +
+		`<HTML><HEAD><TITLE>Request URL Too Long</TITLE>` + "\r\n" +
+		`<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>` + "\r\n" +
+		`<BODY><h2>Request URL Too Long</h2>` + "\r\n" +
+		`<hr><p>HTTP Error 414. The request URL is too long.</p>` + "\r\n" + `</BODY></HTML>` + "\r\n"
+	w.Header().Set("Content-Type", "text/html; charset=us-ascii")
+	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+	w.WriteHeader(http.StatusRequestURITooLong)
+	_, _ = w.Write([]byte(page))
 }
 
 // RemainingLimits returns what is left of subject's service-protection

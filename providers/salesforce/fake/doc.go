@@ -2,7 +2,8 @@
 // page, token with PKCE, refresh with or without rotation, revoke) and the
 // REST API subset amp uses (the version list, describeGlobal, describe,
 // SOQL query and queryAll with query locators, getUpdated and getDeleted
-// (replication.go), sObject and sObject Collections writes, the Composite
+// (replication.go), sObject and sObject Collections writes, sObject
+// Collections retrieve by GET and POST (retrieve.go), the Composite
 // resource with references and allOrNone (composite.go), limits
 // (limits.go), Bulk API 2.0 query jobs with CSV results, Bulk API 2.0
 // ingest jobs with a CSV upload and CSV results), with Salesforce's paths,

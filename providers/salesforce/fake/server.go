@@ -157,6 +157,8 @@ func (s *Server) routes() {
 	d.HandleFunc("POST "+v+"/composite/sobjects", s.collectionCreate)
 	d.HandleFunc("PATCH "+v+"/composite/sobjects", s.collectionUpdate)
 	d.HandleFunc("PATCH "+v+"/composite/sobjects/{obj}/{field}", s.collectionUpsert)
+	d.HandleFunc("GET "+v+"/composite/sobjects/{obj}", s.collectionRetrieve)
+	d.HandleFunc("POST "+v+"/composite/sobjects/{obj}", s.collectionRetrieve)
 	d.HandleFunc("DELETE "+v+"/composite/sobjects", s.collectionDelete)
 	d.HandleFunc("POST "+v+"/composite", s.composite)
 	d.HandleFunc("POST "+v+"/composite/{$}", s.composite)
