@@ -115,7 +115,10 @@ func (e *Engine) run(ctx context.Context, op *runtime.Operation, owner string) {
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var keeper sync.WaitGroup
-	keeper.Go(func() { j.keepLease(jobCtx, cancel) })
+	// The keeper gets its own copy of the lease: commit sets j.lease's
+	// Expiry on the job's goroutine, and the keeper sets its own.
+	lease := j.lease
+	keeper.Go(func() { j.keepLease(jobCtx, cancel, lease) })
 	if op.ActionType == runtime.ActionWrite {
 		e.runWrite(ctx, jobCtx, j)
 		cancel(nil)
@@ -163,7 +166,7 @@ func (e *Engine) runWrite(ctx, jobCtx context.Context, j *job) {
 // keepLease renews the job's lease every third of its length until ctx
 // ends; a renewal refused because another worker holds the lease cancels
 // the job.
-func (j *job) keepLease(ctx context.Context, cancel context.CancelCauseFunc) {
+func (j *job) keepLease(ctx context.Context, cancel context.CancelCauseFunc, lease runtime.Lease) {
 	t := time.NewTicker(j.e.cfg.Lease / 3)
 	defer t.Stop()
 	for {
@@ -172,7 +175,7 @@ func (j *job) keepLease(ctx context.Context, cancel context.CancelCauseFunc) {
 			return
 		case <-t.C:
 		}
-		l := j.lease
+		l := lease
 		l.Expiry = j.now().Add(j.e.cfg.Lease)
 		err := j.e.cfg.Store.RenewLease(ctx, l)
 		switch {
