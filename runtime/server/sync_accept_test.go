@@ -28,7 +28,7 @@ integrations:
         - objectName: account
           mapToName: company
           destination: crmWebhook
-          schedule: "*/30 * * * *"
+          schedule: "0 0 1 1 *"
           requiredFields:
             - fieldName: name
             - fieldName: billingcity
@@ -165,7 +165,7 @@ integrations:
       objects:
         - objectName: companies
           destination: crmWebhook
-          schedule: "*/30 * * * *"
+          schedule: "0 0 1 1 *"
           requiredFields:
             - fieldName: name
             - fieldName: domain
@@ -186,7 +186,7 @@ integrations:
       objects:
         - objectName: accounts
           destination: crmWebhook
-          schedule: "*/30 * * * *"
+          schedule: "0 0 1 1 *"
           requiredFields:
             - fieldName: name
             - fieldName: telephone1
