@@ -609,22 +609,19 @@ func TestDestinationDisabledAfterFailures(t *testing.T) {
 // HubSpot's burst windows sees no 429 after the first window, and every
 // record arrives.
 //
-// HubSpot allows 100 requests per 10 seconds; here the fake allows 40 per
-// 4 seconds: the same rate, so that a read spanning several windows takes
-// seconds, not a minute. Only the window is shorter, not the rate: at 100
-// per 2 seconds the engine, under -race, would rarely reach the limit, and
-// the pacer would have nothing to do. The engine reads one page at a time,
-// each sent after the previous answer, so pacing at 90% of the rate keeps
-// any window at 36 requests and two more: below 40 however late the answers
-// come.
+// The fake applies HubSpot's real limit, 100 requests per 10 seconds. The
+// engine reads one page at a time, each sent after the previous answer, so
+// pacing at 90% of the rate keeps any window at about 91 requests: below 100
+// however late the answers come.
 func TestRateLimitHubSpotPacing(t *testing.T) {
 	t.Parallel()
-	const window, limit = 4 * time.Second, 40
-	// Pages of 10 make 105 list requests of 1,050 records: about 11.5 s
-	// at 9 a second, nearly three windows. Small pages keep each request
+	// HubSpot's real burst limit: 100 requests per 10 seconds.
+	const window, limit = 10 * time.Second, 100
+	// Pages of 10 make 205 list requests of 2,050 records: about 23 s at
+	// 9 a second, more than two windows. Small pages keep each request
 	// cheap, so the engine, even on a busy machine, is held back by the
 	// pacer rather than by its own work.
-	const n, pageSize = 1050, 10
+	const n, pageSize = 2050, 10
 	opts := fakeOptions(n)
 	opts.Limits = fakekit.Limits{Window: limit, WindowPeriod: window, Daily: -1, SearchPerSecond: -1, Concurrency: -1}
 	spec := hubspotSpec(hsfake.Options{Options: opts})
