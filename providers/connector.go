@@ -342,3 +342,27 @@ var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?
 // (a Dynamics organisation, a Salesforce My Domain name): no dots, slashes,
 // ports or anything else that would move a URL to another host.
 func ValidHostLabel(s string) bool { return hostLabel.MatchString(s) }
+
+// GetIDs checks a GetRecords call and returns the ids worth asking for:
+// object must be set and ids at most max; ids that normalize (trims, case)
+// to false are left out, since they cannot name a record of the provider,
+// and repeats are asked once. Connectors call it first, so the three
+// refuse and filter alike.
+func GetIDs(provider, object string, ids []string, max int, normalize func(id string) (string, bool)) ([]string, error) {
+	if object == "" {
+		return nil, &Error{Kind: KindInvalid, Provider: provider, Message: "GetRecords: object is empty"}
+	}
+	if len(ids) > max {
+		return nil, &Error{Kind: KindInvalid, Provider: provider,
+			Message: fmt.Sprintf("get %s: %d ids; one call takes at most %d", object, len(ids), max)}
+	}
+	out := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if n, ok := normalize(id); ok && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

@@ -3,7 +3,6 @@ package dynamics
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -37,24 +36,12 @@ func (c *Client) MaxGetBatch() int { return MaxGetIDs }
 // in two. An unknown table is KindNotFound, an unknown column KindInvalid,
 // as for Read.
 func (c *Client) GetRecords(ctx context.Context, object string, ids []string, fields []string) ([]providers.Record, error) {
-	if object == "" {
-		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: "GetRecords: object is empty"}
-	}
-	if len(ids) > MaxGetIDs {
-		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name,
-			Message: fmt.Sprintf("get %s: %d ids; one call takes at most %d", object, len(ids), MaxGetIDs)}
-	}
-	guids := make([]string, 0, len(ids))
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
+	guids, err := providers.GetIDs(Name, object, ids, MaxGetIDs, func(id string) (string, bool) {
 		g := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(id, "{"), "}"))
-		if isGUID(g) && !seen[g] {
-			seen[g] = true
-			guids = append(guids, g)
-		}
-	}
-	if len(guids) == 0 {
-		return nil, nil
+		return g, isGUID(g)
+	})
+	if err != nil || len(guids) == 0 {
+		return nil, err
 	}
 	set := strings.ToLower(object)
 	key, err := c.primaryID(ctx, set)

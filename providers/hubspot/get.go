@@ -28,23 +28,13 @@ func (c *Client) MaxGetBatch() int { return MaxGetIDs }
 // ids). An unknown object is HubSpot's 400 "Unable to infer object type"
 // (KindNotFound), as for Read.
 func (c *Client) GetRecords(ctx context.Context, object string, ids []string, fields []string) ([]providers.Record, error) {
-	if object == "" {
-		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: "GetRecords: object is empty"}
+	valid, err := providers.GetIDs(Name, object, ids, MaxGetIDs, func(id string) (string, bool) { return id, recordID(id) })
+	if err != nil || len(valid) == 0 {
+		return nil, err
 	}
-	if len(ids) > MaxGetIDs {
-		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name,
-			Message: fmt.Sprintf("get %s: %d ids; one batch read takes at most %d", object, len(ids), MaxGetIDs)}
-	}
-	inputs := make([]map[string]string, 0, len(ids))
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if recordID(id) && !seen[id] {
-			seen[id] = true
-			inputs = append(inputs, map[string]string{"id": id})
-		}
-	}
-	if len(inputs) == 0 {
-		return nil, nil
+	inputs := make([]map[string]string, len(valid))
+	for i, id := range valid {
+		inputs[i] = map[string]string{"id": id}
 	}
 	p := c.plan(providers.ReadRequest{Object: object, Fields: fields})
 	u := c.base + "/crm/v3/objects/" + p.object + "/batch/read"

@@ -36,24 +36,13 @@ type retrieveBody struct {
 // object is Salesforce's INVALID_TYPE (KindInvalid), as for Read; an
 // unknown field is INVALID_FIELD.
 func (c *Client) GetRecords(ctx context.Context, object string, ids []string, fields []string) ([]providers.Record, error) {
-	if object == "" {
-		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name, Message: "GetRecords: object is empty"}
+	valid, err := providers.GetIDs(Name, object, ids, MaxGetIDs, func(id string) (string, bool) {
+		return id, (len(id) == 15 || len(id) == 18) && alnum(id, false)
+	})
+	if err != nil || len(valid) == 0 {
+		return nil, err
 	}
-	if len(ids) > MaxGetIDs {
-		return nil, &providers.Error{Kind: providers.KindInvalid, Provider: Name,
-			Message: fmt.Sprintf("get %s: %d ids; one call takes at most %d", object, len(ids), MaxGetIDs)}
-	}
-	body := retrieveBody{IDs: make([]string, 0, len(ids)), Fields: selectColumns(fields, false)}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if (len(id) == 15 || len(id) == 18) && alnum(id, false) && !seen[id] {
-			seen[id] = true
-			body.IDs = append(body.IDs, id)
-		}
-	}
-	if len(body.IDs) == 0 {
-		return nil, nil
-	}
+	body := retrieveBody{IDs: valid, Fields: selectColumns(fields, false)}
 	what := fmt.Sprintf("get %d %s records", len(body.IDs), object)
 	var rows []json.RawMessage
 	target := c.data + "/composite/sobjects/" + url.PathEscape(APIObjectName(object))
