@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/ampforge/amp/manifest"
@@ -63,15 +62,7 @@ func DecodeIntegration(content []byte) (*manifest.Integration, error) {
 }
 
 // ReadObject returns the integration's read object for an installation
-// config key (the provider object name).
+// config key (the provider object name), or nil.
 func ReadObject(in *manifest.Integration, name string) *manifest.ReadObject {
-	if in.Read == nil {
-		return nil
-	}
-	for _, o := range in.Read.Objects {
-		if o != nil && strings.EqualFold(o.ObjectName, name) {
-			return o
-		}
-	}
-	return nil
+	return in.ReadObject(name)
 }
