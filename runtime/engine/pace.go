@@ -95,16 +95,25 @@ func (p *pacer) wait(ctx context.Context, now func() time.Time) error {
 	p.mu.Lock()
 	until := p.blockUntil
 	p.mu.Unlock()
-	if d := until.Sub(now()); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	if err := sleep(ctx, until.Sub(now())); err != nil {
+		return err
 	}
 	return p.limiter.Wait(ctx)
+}
+
+// sleep waits d (nothing when d <= 0), or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // pacers holds one pacer per connection.

@@ -497,14 +497,7 @@ func (j *job) restartFromMax() {
 // first so the builder sees the retry while it waits.
 func (j *job) sleep(ctx context.Context, d time.Duration) error {
 	j.flushLogs(ctx)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleep(ctx, d)
 }
 
 // commit maps a page and commits its messages with the new checkpoint.
