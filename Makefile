@@ -14,9 +14,9 @@ build: ## build the amp binary into bin/
 	$(GO) build -o $(BIN) ./cmd/amp
 
 .PHONY: test
-test: lint ## lint, run every test with the race detector, then the large sync tests (100k backfill, crash) without it
+test: lint ## lint, run every test with the race detector, then the large tests (100k backfill, crash, 10k async writes) without it
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -run 'TestBackfillSalesforce100k|TestCrash' ./runtime/server/
+	$(GO) test -count=1 -run 'TestBackfillSalesforce100k|TestCrash|TestWrite10kAsync' ./runtime/server/
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -29,9 +29,9 @@ golden/update: ## rewrite golden files (diagnostics, diffs, CLI scripts); review
 	$(GO) test ./manifest/ ./cmd/amp/ -update
 
 .PHONY: bench
-bench: ## run the benchmarks: manifest validation, connectors, mapping, outbox, delivery, and 100k/1M-record backfills
+bench: ## run the benchmarks: manifest validation, connectors, mapping, outbox, delivery, 100k/1M-record backfills, 10k async writes
 	$(GO) test -run '^$$' -bench . -benchmem ./manifest/ ./providers/... ./runtime/mapping/ ./runtime/sqlite/ ./runtime/delivery/
-	$(GO) test -run '^$$' -bench BenchmarkBackfill -benchtime 1x ./runtime/server/
+	$(GO) test -run '^$$' -bench 'BenchmarkBackfill|BenchmarkWriteAsync10k' -benchtime 1x ./runtime/server/
 
 .PHONY: fuzz
 fuzz: ## fuzz Load+Validate for FUZZTIME (default 60s)

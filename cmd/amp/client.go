@@ -161,27 +161,71 @@ func (e *requestError) Unwrap() []error {
 // (when not nil). Errors are exitErrors: 2 when the server cannot be
 // reached, 1 when it answered an error (wrapping errNotFound on a 404).
 func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var raw []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	resp, err := c.exchange(ctx, method, path, query, nil, raw)
+	if err != nil {
+		return err
+	}
+	if resp.status >= 300 {
+		return resp.problem(method, path)
+	}
+	if out == nil || resp.status == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(resp.body, out); err != nil {
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("%s %s: unexpected answer: %v", method, path, err)}
+	}
+	return nil
+}
+
+// answer is a response read whole.
+type answer struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+// problem is the error of a 4xx or 5xx answer.
+func (a *answer) problem(method, path string) error {
+	re := &requestError{method: method, path: path}
+	if json.Unmarshal(a.body, &re.problem) != nil || re.problem.Status == 0 {
+		re.problem = apiProblem{Status: a.status, Detail: snippet(a.body)}
+	}
+	re.problem.Status = a.status
+	return re
+}
+
+// exchange sends body (JSON, when not nil) with the extra headers and
+// returns the answer whatever its status. It fails only when the server
+// cannot be reached or read (exit 2 and 1).
+func (c *apiClient) exchange(ctx context.Context, method, path string, query url.Values, header http.Header, body []byte) (*answer, error) {
 	// path is already escaped (projectPath); Path must be its unescaped
 	// form, or url.URL escapes the escapes (%2F becoming %252F).
 	u := *c.base
 	escaped := c.base.EscapedPath() + path
 	unescaped, err := url.PathUnescape(escaped)
 	if err != nil {
-		return usageErrorf("path %q: %v", path, err)
+		return nil, usageErrorf("path %q: %v", path, err)
 	}
 	u.Path, u.RawPath = unescaped, escaped
 	u.RawQuery = query.Encode()
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return nil, usageErrorf("%v", err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("X-Api-Key", c.apiKey)
 	req.Header.Set("Accept", "application/json")
@@ -191,31 +235,17 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return &exitError{code: exitFailure, msg: ctx.Err().Error()}
+			return nil, &exitError{code: exitFailure, msg: ctx.Err().Error()}
 		}
-		return &exitError{code: exitUsage, msg: fmt.Sprintf("cannot reach the amp server at %s: %v\nIs it running? Start it with 'amp serve', or point --server or %s at it.",
+		return nil, &exitError{code: exitUsage, msg: fmt.Sprintf("cannot reach the amp server at %s: %v\nIs it running? Start it with 'amp serve', or point --server or %s at it.",
 			c.base.Redacted(), rootCause(err), envServer)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("%s %s: reading the answer: %v", method, path, err)}
+		return nil, &exitError{code: exitFailure, msg: fmt.Sprintf("%s %s: reading the answer: %v", method, path, err)}
 	}
-	if resp.StatusCode >= 300 {
-		re := &requestError{method: method, path: path}
-		if json.Unmarshal(data, &re.problem) != nil || re.problem.Status == 0 {
-			re.problem = apiProblem{Status: resp.StatusCode, Detail: snippet(data)}
-		}
-		re.problem.Status = resp.StatusCode
-		return re
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("%s %s: unexpected answer: %v", method, path, err)}
-	}
-	return nil
+	return &answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: data}, nil
 }
 
 // rootCause strips url.Error's "Get \"http://...\":" prefix, which repeats

@@ -105,6 +105,7 @@ and ships them.
 		newIntegrationsCmd(),
 		newInstallationsCmd(),
 		newConnectionsCmd(),
+		newWriteCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -123,6 +123,7 @@ type API struct {
 	hydrate  http.Handler
 	sampler  Sampler
 	reads    ReadHooks
+	writer   Writer
 	now      func() time.Time
 }
 

@@ -25,7 +25,7 @@ type operationJSON struct {
 	Metadata       operationMetadata `json:"metadata"`
 	CreateTime     time.Time         `json:"createTime"`
 	// amp: why the read ran (backfill, scheduled, triggered).
-	ReadType runtime.ReadType `json:"readType"`
+	ReadType runtime.ReadType `json:"readType,omitempty"`
 	// amp: status is in_progress while the operation waits for a worker
 	// or for its retry time (Ampersand has no such status); queued says
 	// so, and runAt says when it may start.
@@ -36,6 +36,8 @@ type operationJSON struct {
 	UntilTimestamp time.Time `json:"untilTimestamp,omitzero"`
 	UpdateTime     time.Time `json:"updateTime,omitzero"`
 	EndTime        time.Time `json:"endTime,omitzero"`
+	// amp: an asynchronous write's per-record results so far.
+	WriteResults json.RawMessage `json:"writeResults,omitempty"`
 }
 
 type operationMetadata struct {
@@ -156,7 +158,7 @@ func (a *API) listOperations(w http.ResponseWriter, r *http.Request) error {
 		out.Pagination = pagination{NextPageToken: encodePageToken(ops[size-1])}
 	}
 	for _, op := range ops {
-		out.Results = append(out.Results, toOperation(op))
+		out.Results = append(out.Results, a.toOperationJSON(op))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -178,7 +180,7 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toOperation(op))
+	writeJSON(w, http.StatusOK, a.toOperationJSON(op))
 	return nil
 }
 

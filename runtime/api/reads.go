@@ -150,18 +150,22 @@ func (ro *readObjects) notRead(name string) string {
 // background and the answer carries its operation's ID.
 const readModeAsync = "async"
 
-// triggerRead is POST .../integrations/{integrationId}/objects/{objectName}
-// (Ampersand's triggerRead): a read of one object of the group's
-// installation, now, between sinceTimestamp and untilTimestamp when given.
-// The read runs even while the object's scheduled reads are paused.
-func (a *API) triggerRead(w http.ResponseWriter, r *http.Request) error {
+// triggerReadBody is POST .../integrations/{integrationId}/objects/{objectName}
+// (Ampersand's triggerRead) with a read body (objectPost tells it from a
+// write): a read of one object of the group's installation, now, between
+// sinceTimestamp and untilTimestamp when given. The read runs even while
+// the object's scheduled reads are paused.
+func (a *API) triggerReadBody(w http.ResponseWriter, r *http.Request, body []byte) error {
 	var req struct {
 		GroupRef       string  `json:"groupRef"`
 		Mode           string  `json:"mode"`
 		SinceTimestamp *string `json:"sinceTimestamp"`
 		UntilTimestamp *string `json:"untilTimestamp"`
 	}
-	if err := decode(w, r, maxBody, &req); err != nil {
+	if len(body) == 0 {
+		return badRequest("body", "", "request body is required (a JSON object)")
+	}
+	if err := decodeBytes(body, &req); err != nil {
 		return err
 	}
 	if req.GroupRef == "" {

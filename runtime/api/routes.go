@@ -53,7 +53,7 @@ var routes = []route{
 
 	// The Read API and operations (Ampersand serves the Read API on
 	// another host, read.withampersand.com/v1, with the same paths).
-	{"POST", p + "/integrations/{integrationId}/objects/{objectName}", AuthKey, ScopeFull, (*API).triggerRead},
+	{"POST", p + "/integrations/{integrationId}/objects/{objectName}", AuthKey, ScopeFull, (*API).objectPost},
 	{"GET", p + "/integrations/{integrationId}/installations/{installationId}/operations", AuthKey, ScopeFull, (*API).listOperations},
 	{"GET", p + "/integrations/{integrationId}/installations/{installationId}/objects/{objectName}/backfill-progress", AuthKey, ScopeFull, (*API).getBackfillProgress},
 	{"GET", p + "/operations/{operationId}", AuthKey, ScopeFull, (*API).getOperation},

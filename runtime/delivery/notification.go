@@ -14,6 +14,7 @@ const (
 	NotificationReadSchedulePaused         = "read.schedule.paused"
 	NotificationConnectionError            = "connection.error"
 	NotificationDestinationWebhookDisabled = "destination.webhook.disabled"
+	NotificationWriteAsyncDone             = "write.async.done"
 )
 
 // InstallationFields are the fields common to installation notifications
@@ -46,6 +47,20 @@ type ReadSchedulePausedData struct {
 	Config    *runtime.InstallationConfig `json:"config,omitempty"`
 	ConfigURL string                      `json:"configURL,omitempty"`
 	Error     string                      `json:"error,omitempty"`
+}
+
+// WriteAsyncDoneData is the data of write.async.done: an asynchronous
+// write operation ended. Success is true only when every record was
+// written; Errors holds one line per failed record.
+type WriteAsyncDoneData struct {
+	InstallationFields
+	ObjectName          string   `json:"objectName"`
+	Success             bool     `json:"success"`
+	SuccessfulRecordIDs []string `json:"successfulRecordIds"`
+	Errors              []string `json:"errors"`
+	// OperationID is amp's: the operation whose results the builder can
+	// fetch for per-record detail.
+	OperationID string `json:"operationId,omitempty"`
 }
 
 // ConnectionData are the fields of connection notifications (Ampersand's

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/ampforge/amp/runtime/scheduler"
 	"github.com/ampforge/amp/runtime/seal"
 	"github.com/ampforge/amp/runtime/sqlite"
+	"github.com/ampforge/amp/runtime/write"
 )
 
 // File names in the data folder.
@@ -95,6 +97,9 @@ type Config struct {
 	Engine    func(*engine.Config)
 	Scheduler func(*scheduler.Config)
 	Delivery  func(*delivery.Config)
+	// Write adjusts the Write API's settings (retry deadlines, the bulk
+	// threshold) before it is built.
+	Write func(*write.Config)
 }
 
 // Extension builds extra routes from the server's wiring.
@@ -229,8 +234,9 @@ func New(cfg Config) (*Server, error) {
 }
 
 // wireSync builds the sync components: delivery (outbox to webhooks), the
-// engine (read operations) and the scheduler (backfills and schedules), and
-// hooks them to the API (installation changes, triggered reads).
+// write service (the Write API), the engine (read and asynchronous write
+// operations) and the scheduler (backfills and schedules), and hooks them
+// to the API (installation changes, triggered reads, writes).
 func (s *Server) wireSync(a *api.API, isvc *introspect.Service) error {
 	dc := delivery.Config{Store: s.store, Sealer: s.sealer, Logger: s.log}
 	if s.cfg.Delivery != nil {
@@ -244,7 +250,23 @@ func (s *Server) wireSync(a *api.API, isvc *introspect.Service) error {
 	if s.cfg.Engine != nil {
 		s.cfg.Engine(&ec)
 	}
-	eng, err := engine.New(ec)
+	// The write service queues asynchronous writes for the engine, which
+	// runs them through the service: the engine is built second.
+	var eng *engine.Engine
+	wc := write.Config{Store: s.store, Connectors: isvc, Describer: isvc, Logger: s.log, Lease: ec.Lease,
+		Wake: func() { eng.Wake() }}
+	if ws, ok := s.store.(runtime.WriteStateStore); ok {
+		wc.State = ws
+	}
+	if s.cfg.Write != nil {
+		s.cfg.Write(&wc)
+	}
+	wsvc, err := write.New(wc)
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	ec.Writes = wsvc
+	eng, err = engine.New(ec)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
@@ -257,9 +279,21 @@ func (s *Server) wireSync(a *api.API, isvc *introspect.Service) error {
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	a.SetReadHooks(api.ReadHooks{Wake: eng.Wake, InstallationChanged: sched.Reconcile})
+	a.SetWriter(writeAPI{wsvc})
 	s.engine, s.sched, s.deliver = eng, sched, d
 	return nil
 }
+
+// writeAPI serves the API's Write API with the write service.
+type writeAPI struct{ svc *write.Service }
+
+func (w writeAPI) Write(ctx context.Context, call api.WriteCall) (api.WriteAnswer, error) {
+	a, err := w.svc.Serve(ctx, write.Call{ProjectID: call.ProjectID, IntegrationID: call.Integration.ID,
+		ObjectName: call.ObjectName, IdempotencyKey: call.IdempotencyKey, Body: call.Body})
+	return api.WriteAnswer{Status: a.Status, ContentType: a.ContentType, Body: a.Body}, err
+}
+
+func (writeAPI) OperationResults(op *runtime.Operation) json.RawMessage { return write.Results(op) }
 
 // resumeReads unpauses the reads the engine paused for a connection's
 // refused credentials once the customer reconnected.

@@ -20,6 +20,7 @@ import (
 	"github.com/ampforge/amp/runtime/engine"
 	"github.com/ampforge/amp/runtime/scheduler"
 	"github.com/ampforge/amp/runtime/server"
+	"github.com/ampforge/amp/runtime/write"
 )
 
 // syncFake is what the sync tests need of a provider fake.
@@ -87,6 +88,10 @@ type syncSpec struct {
 	// skipSampling saves the installation without the sample read, which
 	// a fake injecting faults could fail.
 	skipSampling bool
+	// write adjusts the Write API's settings; writeObjects, when set, is
+	// the installation's write config.
+	write        func(*write.Config)
+	writeObjects map[string]any
 }
 
 // syncEnv is a live server with one provider fake, an installation, a
@@ -154,10 +159,23 @@ func startSync(t *testing.T, spec syncSpec) *syncEnv {
 			}
 		},
 		Scheduler: func(c *scheduler.Config) { c.Now = e.clock.Now; c.Tick = 20 * time.Millisecond },
+		Write: func(c *write.Config) {
+			c.RetryBase, c.RetryMax = 10*time.Millisecond, 100*time.Millisecond
+			c.SyncRetryMax = 50 * time.Millisecond
+			if spec.write != nil {
+				spec.write(c)
+			}
+		},
 	}
 	e.l = startLiveConfig(t, cfg)
 	t.Cleanup(e.l.stop)
 	e.install(spec, recvH, notesH, recvSrv.URL, notesSrv.URL)
+	if spec.writeObjects != nil {
+		e.l.must(200, "PATCH", fmt.Sprintf("%s/integrations/%s/installations/%s?skipSampling=true", syncProj, e.integID, e.instID), map[string]any{
+			"updateMask":   []string{"config.content.write.objects"},
+			"installation": map[string]any{"config": map[string]any{"content": map[string]any{"write": map[string]any{"objects": spec.writeObjects}}}},
+		}, nil)
+	}
 	return e
 }
 

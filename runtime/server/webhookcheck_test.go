@@ -66,6 +66,7 @@ var notificationSchemas = map[string]string{
 	"read.schedule.paused":         "ReadSchedulePausedNotificationPayload",
 	"connection.error":             "ConnectionErrorNotificationPayload",
 	"destination.webhook.disabled": "DestinationWebhookDisabledNotificationPayload",
+	"write.async.done":             "WriteAsyncDoneNotificationPayload",
 }
 
 var (
