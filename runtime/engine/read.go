@@ -583,7 +583,7 @@ type echoStore interface {
 // wrote that the read may be about to deliver back.
 func (j *job) echoes(ctx context.Context, page *providers.ReadPage) (map[string]string, error) {
 	es, ok := j.e.cfg.Store.(echoStore)
-	if !ok || j.op.ReadType != runtime.ReadScheduled || len(page.Records) == 0 {
+	if !ok || j.op.ReadType != runtime.ReadScheduled || len(page.Records) == 0 || !j.writes() {
 		return nil, nil
 	}
 	ids := make([]string, 0, len(page.Records))
@@ -597,6 +597,20 @@ func (j *job) echoes(ctx context.Context, page *providers.ReadPage) (map[string]
 		return nil, fmt.Errorf("read the echoes of the runtime's writes: %w", err)
 	}
 	return m, nil
+}
+
+// writes reports whether the integration writes the object read, the only
+// case in which the runtime's own writes can come back.
+func (j *job) writes() bool {
+	if j.integ.Write == nil {
+		return false
+	}
+	for _, w := range j.integ.Write.Objects {
+		if w != nil && strings.EqualFold(w.ObjectName, j.op.ObjectName) {
+			return true
+		}
+	}
+	return false
 }
 
 // isEcho reports whether rec still holds exactly what the runtime wrote:
