@@ -316,7 +316,7 @@ func (j *job) prepare(ctx context.Context) error {
 		}
 	}
 	if !j.cp.Started {
-		j.start(cfgObj)
+		j.start()
 	}
 	return nil
 }
@@ -329,7 +329,7 @@ func cmpOr(a, b time.Time) time.Time {
 }
 
 // start fixes the read's bounds on its first attempt.
-func (j *job) start(cfgObj runtime.ReadConfigObject) {
+func (j *job) start() {
 	j.cp = checkpoint{Started: true, Delta: j.cp.Delta, Estimated: -1}
 	tombstones := j.obj.DeletesMode() != manifest.DeletesIgnore
 	switch j.op.ReadType {
