@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -342,6 +343,12 @@ var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?
 // (a Dynamics organisation, a Salesforce My Domain name): no dots, slashes,
 // ports or anything else that would move a URL to another host.
 func ValidHostLabel(s string) bool { return hostLabel.MatchString(s) }
+
+// ErrOutcomeUnknown marks a write failure that came after the provider may
+// already have applied some of the records (a bulk job that was created,
+// then failed to report its results): a caller must not send those records
+// again as if nothing had been written. Test with errors.Is.
+var ErrOutcomeUnknown = errors.New("the provider may have applied the write")
 
 // GetIDs checks a GetRecords call and returns the ids worth asking for:
 // object must be set and ids at most max; ids that normalize (trims, case)

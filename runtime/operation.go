@@ -157,6 +157,9 @@ type OperationFilter struct {
 	ReadType       ReadType
 	// ActionType selects reads or writes (ActionRead, ActionWrite).
 	ActionType string
+	// Status, when set, selects the operations in that status
+	// (OperationQueued: those waiting to run or to be retried).
+	Status OperationStatus
 	// Limit caps the results (zero: 200); newest first.
 	Limit int
 	// Before, when not nil, continues a listing (the operations routes'

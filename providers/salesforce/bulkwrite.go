@@ -143,8 +143,10 @@ func (c *Client) BulkWrite(ctx context.Context, req providers.WriteRequest) ([]p
 		return nil, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Message: what + ": the job info has no id"}
 	}
 	jobURL := c.data + "/jobs/ingest/" + url.PathEscape(job.ID)
+	// From here on the job exists and may apply records whatever happens
+	// to this call.
 	fail := func(err error) ([]providers.WriteResult, error) {
-		return nil, fmt.Errorf("ingest job %s%s: %w", job.ID, c.abortJob(ctx, jobURL), err)
+		return nil, fmt.Errorf("ingest job %s%s: %w: %w", job.ID, c.abortJob(ctx, jobURL), providers.ErrOutcomeUnknown, err)
 	}
 
 	if err := c.uploadCSV(ctx, p, c.contentURL(&job, jobURL), what); err != nil {
@@ -159,10 +161,10 @@ func (c *Client) BulkWrite(ctx context.Context, req providers.WriteRequest) ([]p
 	}
 	switch done.State {
 	case "Failed":
-		return nil, done.ingestFailure()
+		return nil, fmt.Errorf("%w: %w", providers.ErrOutcomeUnknown, done.ingestFailure())
 	case "Aborted":
-		return nil, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Code: "JOB_ABORTED",
-			Message: fmt.Sprintf("%s: ingest job %s was aborted after processing %d records", what, done.ID, done.NumberRecordsProcessed)}
+		return nil, fmt.Errorf("%w: %w", providers.ErrOutcomeUnknown, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Code: "JOB_ABORTED",
+			Message: fmt.Sprintf("%s: ingest job %s was aborted after processing %d records", what, done.ID, done.NumberRecordsProcessed)})
 	}
 
 	m := &matcher{p: p, seed: maphash.MakeSeed()}

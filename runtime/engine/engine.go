@@ -236,10 +236,17 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 
 // backoff returns the jittered exponential delay before attempt n (1-based).
 func (e *Engine) backoff(n int) time.Duration {
-	d := float64(e.cfg.RetryBase) * math.Pow(2, float64(n-1))
-	if d > float64(e.cfg.RetryMax) {
-		d = float64(e.cfg.RetryMax)
+	return Backoff(e.cfg.RetryBase, e.cfg.RetryMax, n)
+}
+
+// Backoff returns the jittered exponential delay before attempt n
+// (1-based): base doubled per attempt up to most, then a random point in
+// its upper half, so that it is never zero and retries of many operations
+// do not fall in lock-step. Other retry loops (the Write API's) share it.
+func Backoff(base, most time.Duration, n int) time.Duration {
+	d := float64(base) * math.Pow(2, float64(n-1))
+	if d > float64(most) {
+		d = float64(most)
 	}
-	// Full jitter over the upper half: never zero, never in lock-step.
 	return time.Duration(d/2 + mrand.Float64()*d/2)
 }

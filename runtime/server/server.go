@@ -597,11 +597,13 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// sweep deletes expired OAuth states at start and then every interval,
-// until ctx is done.
+// sweep deletes expired OAuth states, and the Write API's expired
+// idempotency records and echoes, at start and then every interval, until
+// ctx is done.
 func (s *Server) sweep(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	ws, _ := s.store.(runtime.WriteStateStore)
 	for {
 		n, err := s.oauth.SweepStates(ctx)
 		switch {
@@ -609,6 +611,15 @@ func (s *Server) sweep(ctx context.Context, interval time.Duration) {
 			s.log.Warn("sweep expired OAuth states", "err", err)
 		case n > 0:
 			s.log.Info("swept expired OAuth states", "count", n)
+		}
+		if ws != nil {
+			n, err := ws.DeleteExpiredWriteState(ctx, time.Now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("sweep expired write state", "err", err)
+			case n > 0:
+				s.log.Info("swept expired idempotency records and echoes", "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	dynfake "github.com/ampforge/amp/providers/dynamics/fake"
 	hsfake "github.com/ampforge/amp/providers/hubspot/fake"
 	sffake "github.com/ampforge/amp/providers/salesforce/fake"
+	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/write"
 )
 
@@ -1129,4 +1132,340 @@ func TestWriteAutoBatch(t *testing.T) {
 	}
 	waitNotes(t, e, "write.async.done", 103)
 	e.checkMessagesSample(10)
+}
+
+// scriptedCalls answers a provider's matching calls from a script, in
+// order: each step gets the call and the fake (to forward it to, or not);
+// a nil step, and every call past the script, reaches the fake as it is.
+// It records the body of every matching call.
+type scriptedCalls struct {
+	syncFake
+	match  func(*http.Request) bool
+	mu     sync.Mutex
+	steps  []func(w http.ResponseWriter, r *http.Request, fake http.Handler)
+	bodies [][]byte
+}
+
+func (s *scriptedCalls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.match(r) {
+		s.syncFake.ServeHTTP(w, r)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s.mu.Lock()
+	s.bodies = append(s.bodies, body)
+	var step func(http.ResponseWriter, *http.Request, http.Handler)
+	if len(s.steps) > 0 {
+		step, s.steps = s.steps[0], s.steps[1:]
+	}
+	s.mu.Unlock()
+	if step == nil {
+		s.syncFake.ServeHTTP(w, r)
+		return
+	}
+	step(w, r, s.syncFake)
+}
+
+// calls returns the bodies of the matching calls so far.
+func (s *scriptedCalls) calls() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.bodies)
+}
+
+// answerJSON is a step that answers status and body without the fake.
+func answerJSON(status int, body string) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		w.Header().Set("Content-Type", "application/json")
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "0")
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+// appliedThen is a step that lets the fake apply the call, then answers
+// with mangle's status and body instead of the fake's (a lost or broken
+// answer to a request the provider carried out).
+func appliedThen(mangle func(fakeBody []byte) (int, []byte)) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, fake http.Handler) {
+		rec := httptest.NewRecorder()
+		fake.ServeHTTP(rec, r)
+		status, body := mangle(rec.Body.Bytes())
+		w.Header().Set("Content-Type", "application/json")
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "0")
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}
+}
+
+// sfError is one Salesforce save result that failed with code.
+func sfError(code string) string {
+	return fmt.Sprintf(`{"success":false,"errors":[{"statusCode":%q,"message":"injected %s","fields":[]}]}`, code, code)
+}
+
+// TestWriteSalesforceAllOrNoneRetry checks that an all-or-none batch the
+// provider rolled back because one record hit a retryable error (a
+// locked row) is sent again whole, never that record alone; and that a
+// batch with a record refused for good is final, the locked one included.
+func TestWriteSalesforceAllOrNoneRetry(t *testing.T) {
+	t.Parallel()
+	c := writeCaseNamed("Salesforce")
+	for _, tc := range []struct {
+		name string
+		// first is the answer to the first write call.
+		first string
+		// written says whether the batch ends written.
+		written bool
+		calls   int
+	}{
+		{"locked row only: the batch is sent again whole",
+			"[" + sfError("UNABLE_TO_LOCK_ROW") + "," + sfError("ALL_OR_NONE_OPERATION_ROLLED_BACK") + "," + sfError("ALL_OR_NONE_OPERATION_ROLLED_BACK") + "]",
+			true, 2},
+		{"locked row and a refused record: final",
+			"[" + sfError("UNABLE_TO_LOCK_ROW") + "," + sfError("INVALID_FIELD") + "," + sfError("ALL_OR_NONE_OPERATION_ROLLED_BACK") + "]",
+			false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			spec := c.spec()
+			sc := &scriptedCalls{syncFake: spec.fake, match: func(r *http.Request) bool {
+				return r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/composite/sobjects")
+			}, steps: []func(http.ResponseWriter, *http.Request, http.Handler){answerJSON(200, tc.first)}}
+			spec.fake = sc
+			e := startWrite(t, spec, c.writeObjects, nil)
+			ids := e.fake.IDs("account")[:3]
+			var batch []any
+			for _, id := range ids {
+				batch = append(batch, map[string]any{"record": map[string]any{"id": id, "name": "Atomic"}})
+			}
+			status, b, _ := e.writeReq(c.path, map[string]any{"type": "update", "batch": batch, "batchPolicy": map[string]any{"allOrNone": true}}, "")
+			var a writeAnswerJSON
+			_ = json.Unmarshal(b, &a)
+			renamed := 0
+			for _, id := range ids {
+				if rec, _ := e.fake.Get("account", id); fieldOf(rec, "Name") == "Atomic" {
+					renamed++
+				}
+			}
+			calls := sc.calls()
+			for i, body := range calls {
+				if n := strings.Count(string(body), `"attributes"`); n != 3 {
+					t.Errorf("write call %d sent %d records of the all-or-none batch, want all 3", i+1, n)
+				}
+			}
+			if tc.written {
+				if status != 200 || a.SuccessCount != 3 || renamed != 3 || len(calls) != tc.calls {
+					t.Fatalf("= %d %s; %d of 3 renamed in %d calls, want all 3 in %d", status, b, renamed, len(calls), tc.calls)
+				}
+				return
+			}
+			if status != 422 || a.FailureCount != 3 || renamed != 0 || len(calls) != tc.calls {
+				t.Fatalf("= %d %s; %d of 3 renamed in %d calls, want none in %d", status, b, renamed, len(calls), tc.calls)
+			}
+		})
+	}
+}
+
+// TestWriteSalesforceCreateOutcomeUnknown checks that a create the
+// provider may have applied (the answer was lost, broken or did not add
+// up, or a bulk job failed after it started) is reported failed with
+// reason unknown and never sent again: a retry would create the records
+// twice.
+func TestWriteSalesforceCreateOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	c := writeCaseNamed("Salesforce")
+	isCreate := func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/composite/sobjects")
+	}
+	isPoll := func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/jobs/ingest/") && !strings.Contains(r.URL.Path, "Results") &&
+			!strings.Contains(r.URL.Path, "unprocessed")
+	}
+	for _, tc := range []struct {
+		name  string
+		match func(*http.Request) bool
+		step  func(http.ResponseWriter, *http.Request, http.Handler)
+		async bool
+	}{
+		{"500 after applying", isCreate, appliedThen(func([]byte) (int, []byte) { return 500, []byte(`[{"message":"lost","errorCode":"UNKNOWN_EXCEPTION"}]`) }), false},
+		{"truncated answer", isCreate, appliedThen(func(b []byte) (int, []byte) { return 200, b[:len(b)/2] }), false},
+		{"fewer results than records", isCreate, appliedThen(func(b []byte) (int, []byte) {
+			var rs []json.RawMessage
+			_ = json.Unmarshal(b, &rs)
+			out, _ := json.Marshal(rs[:1])
+			return 200, out
+		}), false},
+		{"bulk job rate limited while polling", isPoll, appliedThen(func([]byte) (int, []byte) {
+			return 429, []byte(`[{"message":"slow down","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`)
+		}), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			spec := c.spec()
+			sc := &scriptedCalls{syncFake: spec.fake, match: tc.match, steps: []func(http.ResponseWriter, *http.Request, http.Handler){tc.step}}
+			spec.fake = sc
+			e := startWrite(t, spec, c.writeObjects, func(wc *write.Config) { wc.BulkThreshold = 3 })
+			before := len(e.fake.IDs("account"))
+			batch := []any{map[string]any{"record": c.bulk(1)}, map[string]any{"record": c.bulk(2)}, map[string]any{"record": c.bulk(3)}}
+			var results []writeResultJSON
+			if tc.async {
+				e.mustWrite(200, c.path, map[string]any{"type": "create", "mode": "asynchronous", "batch": batch})
+				op := e.waitWrites(1, 30*time.Second)[0]
+				if op.Status != "failure" || op.WriteResults == nil {
+					t.Fatalf("operation %+v", op)
+				}
+				results = op.WriteResults.Results
+			} else {
+				status, b, _ := e.writeReq(c.path, map[string]any{"type": "create", "batch": batch}, "")
+				var a writeAnswerJSON
+				_ = json.Unmarshal(b, &a)
+				if status != 422 {
+					t.Fatalf("= %d %s, want 422", status, b)
+				}
+				results = a.Results
+			}
+			// A bulk job's first poll applies only part of it (the fake's
+			// BulkPolls); the others applied all three.
+			if got := len(e.fake.IDs("account")) - before; got > 3 || (!tc.async && got != 3) {
+				t.Errorf("%d accounts created for 3 records: the write was sent again", got)
+			}
+			if len(results) != 3 {
+				t.Fatalf("%d results", len(results))
+			}
+			for i, r := range results {
+				if r.Success || len(r.Errors) == 0 || r.Errors[0].Reason != write.ReasonUnknown || !strings.Contains(r.Errors[0].Message, "unknown") {
+					t.Errorf("record %d: %+v, want failed with reason unknown", i, r)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteAsyncRechecksInstallation checks that an asynchronous delete
+// retried after the customer turned deletion off is not carried out: each
+// run checks the installation as it is then.
+func TestWriteAsyncRechecksInstallation(t *testing.T) {
+	t.Parallel()
+	c := writeCaseNamed("HubSpot")
+	spec := c.spec()
+	var e *syncEnv
+	var disableErr atomic.Value
+	sc := &scriptedCalls{syncFake: spec.fake, match: func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/batch/archive")
+	}, steps: []func(http.ResponseWriter, *http.Request, http.Handler){func(w http.ResponseWriter, r *http.Request, fake http.Handler) {
+		// The customer turns deletion off while the first try fails.
+		status, b, _ := e.l.call("PATCH", fmt.Sprintf("%s/integrations/%s/installations/%s?skipSampling=true", syncProj, e.integID, e.instID), map[string]any{
+			"updateMask":   []string{"config.content.write.objects"},
+			"installation": map[string]any{"config": map[string]any{"content": map[string]any{"write": map[string]any{"objects": map[string]any{"contacts": map[string]any{"objectName": "contacts"}}}}}},
+		})
+		if status != 200 {
+			disableErr.Store(fmt.Sprintf("%d %s", status, b))
+		}
+		answerJSON(503, `{"message":"injected outage"}`)(w, r, fake)
+	}}}
+	spec.fake = sc
+	e = startWrite(t, spec, c.writeObjects, nil)
+	id := e.fake.IDs("contacts")[0]
+	e.mustWrite(200, c.path, map[string]any{"type": "delete", "mode": "asynchronous", "record": map[string]any{"id": id}})
+	op := e.waitWrites(1, 30*time.Second)[0]
+	if v := disableErr.Load(); v != nil {
+		t.Fatalf("turn deletion off: %v", v)
+	}
+	if rec, ok := e.fake.Get("contacts", id); isDeleted(rec, ok) {
+		t.Errorf("contact %s was deleted after the installation stopped allowing deletes", id)
+	}
+	if op.Status != "failure" || op.WriteResults == nil || len(op.WriteResults.Results) != 1 {
+		t.Fatalf("operation %+v", op)
+	}
+	if r := op.WriteResults.Results[0]; r.Success || len(r.Errors) == 0 || r.Errors[0].Reason != write.ReasonForbidden || !strings.Contains(r.Errors[0].Message, "deletionSettings") {
+		t.Errorf("result %+v, want failed (forbidden) naming deletionSettings", r)
+	}
+	if n := len(sc.calls()); n != 1 {
+		t.Errorf("%d delete calls, want the first only", n)
+	}
+}
+
+// lostBatchState is a write state store in which every auto-batched
+// write was taken by a batch that never reports its result (its
+// operation was lost).
+type lostBatchState struct {
+	runtime.WriteStateStore
+}
+
+func (s lostBatchState) BeginIdempotent(ctx context.Context, rec *runtime.IdempotencyRecord) (*runtime.IdempotencyRecord, error) {
+	if strings.Contains(rec.Key, "autobatch/") {
+		return &runtime.IdempotencyRecord{ProjectID: rec.ProjectID, Key: rec.Key, RequestHash: "lost-batch", OperationID: "lost-batch",
+			CreateTime: time.Now().Add(-time.Minute), ExpireTime: time.Now().Add(time.Hour)}, nil
+	}
+	return s.WriteStateStore.BeginIdempotent(ctx, rec)
+}
+
+// TestWriteAutoBatchLostBatch checks that an auto-batched write taken by
+// a batch that never reports ends at its deadline as failed ("batch
+// result lost"), without writing its record itself.
+func TestWriteAutoBatchLostBatch(t *testing.T) {
+	t.Parallel()
+	c := writeCaseNamed("Salesforce")
+	spec := c.spec()
+	cw := &countWrites{syncFake: spec.fake, isWrite: c.isWrite}
+	spec.fake = cw
+	e := startWrite(t, spec, c.writeObjects, func(wc *write.Config) {
+		wc.State = lostBatchState{wc.State}
+		wc.AutoBatchDelayCap, wc.DeadlineCap = 200*time.Millisecond, time.Second
+	})
+	e.mustWrite(200, c.path, map[string]any{"type": "create", "mode": "asynchronous",
+		"autoBatchPolicy": map[string]any{"maxDelayMinutes": 5}, "record": c.bulk(1)})
+	op := e.waitWrites(1, 20*time.Second)[0]
+	if op.Status != "failure" || op.WriteResults == nil || len(op.WriteResults.Results) != 1 {
+		t.Fatalf("operation %+v", op)
+	}
+	if r := op.WriteResults.Results[0]; r.Success || len(r.Errors) == 0 || r.Errors[0].Reason != write.ReasonUnknown || !strings.Contains(r.Errors[0].Message, "batch result lost") {
+		t.Errorf("result %+v, want failed: batch result lost", r)
+	}
+	if n := cw.writes.Load(); n != 0 {
+		t.Errorf("%d write calls: the write was carried out although a batch had taken it", n)
+	}
+}
+
+// TestWriteSyncPartlyWritten checks that a synchronous write whose retry
+// cannot be made after some records were written answers those records'
+// results (200) instead of a 503 that hides them.
+func TestWriteSyncPartlyWritten(t *testing.T) {
+	t.Parallel()
+	c := writeCaseNamed("Salesforce")
+	spec := c.spec()
+	writeObjects := map[string]any{"account": map[string]any{"objectName": "account",
+		"selectedFieldSettings": map[string]any{"city": map[string]any{"writeOnUpdate": "ifEmpty"}}}}
+	var ids []string
+	sc := &scriptedCalls{syncFake: spec.fake, match: func(r *http.Request) bool {
+		return r.Method != http.MethodGet && strings.Contains(r.URL.Path, "/composite/sobjects")
+	}}
+	sc.steps = []func(http.ResponseWriter, *http.Request, http.Handler){
+		nil, // the current values, for ifEmpty
+		func(w http.ResponseWriter, r *http.Request, fake http.Handler) {
+			// The first record is written, the second's row is locked.
+			answerJSON(200, fmt.Sprintf(`[{"id":%q,"success":true,"errors":[]},%s]`, ids[0], sfError("UNABLE_TO_LOCK_ROW")))(w, r, fake)
+		},
+		// The current values again, for the retry: refused.
+		answerJSON(400, `[{"message":"injected refusal","errorCode":"INVALID_QUERY_FILTER_OPERATOR"}]`),
+	}
+	spec.fake = sc
+	e := startWrite(t, spec, writeObjects, nil)
+	ids = e.fake.IDs("account")[:2]
+	status, b, _ := e.writeReq(c.path, map[string]any{"type": "update", "batch": []any{
+		map[string]any{"record": map[string]any{"id": ids[0], "city": "Lima"}},
+		map[string]any{"record": map[string]any{"id": ids[1], "city": "Lima"}},
+	}}, "")
+	var a writeAnswerJSON
+	if err := json.Unmarshal(b, &a); err != nil || status != 200 {
+		t.Fatalf("= %d %s, want 200 with each record's result", status, b)
+	}
+	if a.SuccessCount != 1 || a.FailureCount != 1 || len(a.Results) != 2 || !a.Results[0].Success || a.Results[1].Success || len(a.Results[1].Errors) == 0 {
+		t.Errorf("answer %+v, want the first written and the second failed", a)
+	}
 }

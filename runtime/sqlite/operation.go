@@ -483,6 +483,7 @@ func (s *Store) ListOperations(ctx context.Context, projectID string, f runtime.
 		{"object_name", f.ObjectName},
 		{"read_type", string(f.ReadType)},
 		{"action_type", f.ActionType},
+		{"status", string(f.Status)},
 	} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")

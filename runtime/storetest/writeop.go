@@ -166,6 +166,8 @@ var writeOperationTests = []test{
 		same(t, "ListOperations(installation, writes)", inWrites,
 			list(runtime.OperationFilter{InstallationID: in.ID, ObjectName: "account", ActionType: runtime.ActionWrite}))
 		same(t, "ListOperations(all)", 6, len(list(runtime.OperationFilter{})))
+		same(t, "ListOperations(queued writes)", writes, list(runtime.OperationFilter{ActionType: runtime.ActionWrite, Status: runtime.OperationQueued}))
+		same(t, "ListOperations(successful writes)", 0, len(list(runtime.OperationFilter{ActionType: runtime.ActionWrite, Status: runtime.OperationSuccess})))
 	}},
 	{"ConcurrentClaimsReadsAndWrites", func(t *testing.T, f *fixture) {
 		in := f.install(t, f.a.ID)

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/runtime"
 	"github.com/ampforge/amp/runtime/delivery"
+	"github.com/ampforge/amp/runtime/engine"
 )
 
 // checkpointVersion is the version of the checkpoint format below.
@@ -127,12 +129,32 @@ func (r *asyncRun) run(ctx context.Context) runtime.OperationEnd {
 			return r.finish(ctx)
 		case wait || err != nil:
 			// Taken by a batch that still retries, or the store failed:
-			// look again later.
+			// look again later, until the deadline. Past it the batch's
+			// result is lost (its operation never finished): the record
+			// may have been written, so it is reported failed rather
+			// than written again.
+			now := s.cfg.Now()
+			if !now.Before(deadline) {
+				why := "the retry deadline passed before the batch that took this write reported its result"
+				if err != nil {
+					why = "the retry deadline passed while the write could not be batched (" + errorOf(err).Message + ")"
+				}
+				if wait {
+					why = "batch result lost: " + why + "; the record may have been written, check it before writing it again"
+				}
+				reason := ReasonDeadlineExceeded
+				if wait {
+					reason = ReasonUnknown
+				}
+				failRemaining(cp.Results, cp.Records, why, reason)
+				r.log(runtime.SeverityError, why, err, nil)
+				return r.finish(ctx)
+			}
 			if err != nil {
 				r.log(runtime.SeverityWarn, "could not batch the write; retrying", err, nil)
 			}
 			raw, _ := json.Marshal(cp)
-			return runtime.OperationEnd{Status: runtime.OperationQueued, RunAt: s.cfg.Now().Add(s.cfg.RetryMax),
+			return runtime.OperationEnd{Status: runtime.OperationQueued, RunAt: minTime(now.Add(s.cfg.RetryMax), deadline),
 				Attempts: r.op.Attempts + 1, Checkpoint: raw, Error: errText(err), Logs: r.logs}
 		}
 	}
@@ -141,6 +163,7 @@ func (r *asyncRun) run(ctx context.Context) runtime.OperationEnd {
 		return runtime.OperationEnd{}
 	}
 	var failure error
+	failReason := ReasonInvalid
 	if err != nil {
 		var perm *permanent
 		if !errors.As(err, &perm) {
@@ -151,22 +174,27 @@ func (r *asyncRun) run(ctx context.Context) runtime.OperationEnd {
 			retry = err
 		} else {
 			failure = perm.err
+			if perm.reason != "" {
+				failReason = perm.reason
+			}
 		}
 	}
 	if failure != nil {
-		failRemaining(cp.Results, cp.Records, failure.Error(), ReasonInvalid)
+		failRemaining(cp.Results, cp.Records, failure.Error(), failReason)
 	}
 	if _, _, open := counts(cp.Results); open > 0 {
 		now := s.cfg.Now()
 		// The provider's Retry-After is honoured up to RetryMax: Salesforce
 		// asks for 15 minutes after a daily-limit refusal, and trying again
 		// sooner only costs one more refused call.
-		wait := min(max(providers.RetryAfter(retry), backoff(s.cfg.RetryBase, s.cfg.RetryMax, r.op.Attempts+1)), s.cfg.RetryMax)
-		if now.Add(wait).Before(deadline) {
+		wait := min(max(providers.RetryAfter(retry), engine.Backoff(s.cfg.RetryBase, s.cfg.RetryMax, r.op.Attempts+1)), s.cfg.RetryMax)
+		if now.Before(deadline) {
+			// The last try is at the deadline at the latest.
+			runAt := minTime(now.Add(wait), deadline)
 			r.log(runtime.SeverityWarn, "write refused for now; retrying later", retry, map[string]string{
-				"attempt": fmt.Sprint(r.op.Attempts + 1), "records": fmt.Sprint(open), "retryIn": wait.String()})
+				"attempt": fmt.Sprint(r.op.Attempts + 1), "records": fmt.Sprint(open), "retryIn": runAt.Sub(now).String()})
 			raw, _ := json.Marshal(cp)
-			return runtime.OperationEnd{Status: runtime.OperationQueued, RunAt: now.Add(wait), Attempts: r.op.Attempts + 1,
+			return runtime.OperationEnd{Status: runtime.OperationQueued, RunAt: runAt, Attempts: r.op.Attempts + 1,
 				Checkpoint: raw, Error: errText(retry), Logs: r.logs}
 		}
 		why := "the retry deadline passed"
@@ -179,8 +207,48 @@ func (r *asyncRun) run(ctx context.Context) runtime.OperationEnd {
 }
 
 // permanent marks a failure that no retry will fix (the installation was
-// deleted): every record not written fails with it.
-type permanent struct{ err error }
+// deleted, or no longer allows the write): every record not written fails
+// with it, classified as reason (empty: invalid).
+type permanent struct {
+	err    error
+	reason string
+}
+
+// stillAllowed checks a queued write against the installation as it is
+// now: its revision must still have the write object, its config must
+// still write the object, and a delete must still be enabled. What is no
+// longer allowed is a permanent failure; a store failure is retried.
+func (s *Service) stillAllowed(ctx context.Context, inst *runtime.Installation, cp *checkpoint) error {
+	integ, err := s.cfg.Store.GetIntegration(ctx, inst.ProjectID, inst.IntegrationID)
+	if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+		return &permanent{err: errors.New("the integration was deleted before the write ran")}
+	}
+	if err != nil {
+		return fmt.Errorf("load integration %s: %w", inst.IntegrationID, err)
+	}
+	mi, err := s.revision(ctx, inst, integ)
+	if code := runtime.ErrorCode(err); code == runtime.EINVALID || code == runtime.ENOTFOUND {
+		return &permanent{err: fmt.Errorf("the installation's revision cannot be used: %s", runtime.ErrorMessage(err)), reason: ReasonForbidden}
+	}
+	if err != nil {
+		return err
+	}
+	wobj := findWriteObject(mi, cp.Name)
+	if wobj == nil || !strings.EqualFold(wobj.ObjectName, cp.Object) {
+		return &permanent{err: fmt.Errorf("the installation's revision of integration %s no longer writes %s", integ.Name, cp.Name), reason: ReasonForbidden}
+	}
+	if cp.Type == providers.WriteUpsert && wobj.UpsertKey != cp.UpsertKey {
+		return &permanent{err: fmt.Errorf("the upsertKey of %s changed from %s to %q since the write was queued", cp.Object, cp.UpsertKey, wobj.UpsertKey), reason: ReasonForbidden}
+	}
+	key, wcfg, ok := findWriteConfig(inst.Config.Content, cp.Object)
+	if !ok {
+		return &permanent{err: fmt.Errorf("the installation no longer writes %s", cp.Object), reason: ReasonForbidden}
+	}
+	if cp.Type == providers.WriteDelete && (wcfg.DeletionSettings == nil || !wcfg.DeletionSettings.Enabled) {
+		return &permanent{err: fmt.Errorf("the installation no longer allows deleting %s records (config.content.write.objects.%s.deletionSettings.enabled)", cp.Object, key), reason: ReasonForbidden}
+	}
+	return nil
+}
 
 func (p *permanent) Error() string { return p.err.Error() }
 
@@ -216,6 +284,11 @@ func (r *asyncRun) pass(ctx context.Context) (retry error, err error) {
 	r.conn = conn
 	if _, _, open := counts(cp.Results); open == 0 {
 		return nil, nil
+	}
+	// The installation may have changed since the write was queued (or
+	// since its last try): what it no longer allows is not written.
+	if err := s.stillAllowed(ctx, inst, cp); err != nil {
+		return nil, err
 	}
 	connector, err := s.cfg.Connectors.ConnectorWithQuota(ctx, conn, nil)
 	if err != nil {
@@ -361,6 +434,14 @@ func (r *asyncRun) log(severity, msg string, err error, details map[string]strin
 		l.Err = err.Error()
 	}
 	r.logs = append(r.logs, l)
+}
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func errText(err error) string {

@@ -33,6 +33,11 @@ import (
 // The engine runs one write operation per installation and object at a
 // time, so a sibling never runs while the batch that took it does.
 
+// listLimit bounds the queued writes one listing reads: the hundredth
+// auto-batch write runs at once, so a few hundred cover every kind waiting
+// for one installation's object.
+const listLimit = 500
+
 // takenKey is the idempotency key that marks operation id as taken by a
 // batch. The control character keeps it apart from every client's key,
 // which must be printable.
@@ -84,8 +89,11 @@ func (r *asyncRun) gather(ctx context.Context) (taken bool, wait bool, err error
 		r.log(runtime.SeverityInfo, "written in the batch of operation "+holder.OperationID, nil, map[string]string{"batch": holder.OperationID})
 		return true, false, nil
 	}
+	// Only queued writes can join; the listing is newest first, so a
+	// backlog beyond listLimit leaves its oldest for the next batch, which
+	// runs no later than their own delay anyway.
 	ops, err := s.cfg.Store.ListOperations(ctx, op.ProjectID, runtime.OperationFilter{InstallationID: op.InstallationID,
-		ObjectName: op.ObjectName, ActionType: runtime.ActionWrite, Limit: 1000})
+		ObjectName: op.ObjectName, ActionType: runtime.ActionWrite, Status: runtime.OperationQueued, Limit: listLimit})
 	if err != nil {
 		return false, false, fmt.Errorf("list the writes waiting to be batched: %w", err)
 	}
@@ -129,7 +137,7 @@ func (r *asyncRun) release(ctx context.Context) {
 	s, cp := r.s, r.cp
 	own, err := json.Marshal(cp.Results[:cp.own()])
 	if err == nil {
-		err = s.cfg.State.FinishIdempotent(ctx, r.op.ProjectID, takenKey(r.op.ID), 200, own, r.op.ID)
+		err = s.finishIdempotent(ctx, r.op.ProjectID, takenKey(r.op.ID), 200, own, r.op.ID)
 	}
 	if err != nil {
 		s.log.Warn("store an auto-batched write's result", "operation", r.op.ID, "err", err)
@@ -137,10 +145,11 @@ func (r *asyncRun) release(ctx context.Context) {
 	for _, a := range cp.Absorbed {
 		res, err := json.Marshal(cp.Results[a.Index : a.Index+1])
 		if err == nil {
-			err = s.cfg.State.FinishIdempotent(ctx, r.op.ProjectID, takenKey(a.Op), 200, res, r.op.ID)
+			err = s.finishIdempotent(ctx, r.op.ProjectID, takenKey(a.Op), 200, res, r.op.ID)
 		}
 		if err != nil {
-			// The sibling then waits until its deadline and fails.
+			// The sibling then waits until its deadline and fails
+			// as "batch result lost", without writing again.
 			s.log.Error("hand a batched write its result", "operation", a.Op, "batch", r.op.ID, "err", err)
 		}
 	}
@@ -158,7 +167,7 @@ func (cp *checkpoint) own() int {
 // for the installation's object, so that the hundredth runs at once.
 func (s *Service) queuedAutoBatch(ctx context.Context, t *target, op string) (int, error) {
 	ops, err := s.cfg.Store.ListOperations(ctx, t.inst.ProjectID, runtime.OperationFilter{InstallationID: t.inst.ID,
-		ObjectName: t.key, ActionType: runtime.ActionWrite, Limit: 1000})
+		ObjectName: t.key, ActionType: runtime.ActionWrite, Status: runtime.OperationQueued, Limit: listLimit})
 	if err != nil {
 		return 0, fmt.Errorf("count the writes waiting to be batched: %w", err)
 	}

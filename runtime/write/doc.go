@@ -31,6 +31,17 @@
 // coalesced into one provider call (see autobatch.go for how, on operation
 // rows and idempotency records).
 //
+// Extensions and limits: asynchronous deletes and batches of deletes are
+// amp's extension (Ampersand's Write API deletes one record
+// synchronously). The operationId of a synchronous write is a fresh ID
+// for correlation only: synchronous writes are not stored as operations.
+// A create whose request failed after the provider may have applied it
+// (a lost or broken answer, a bulk job that failed once started) is not
+// retried: its records fail with reason unknown, since a retry could
+// create them twice. A queued asynchronous write is checked against the
+// installation again on every try, and fails when the installation no
+// longer allows it.
+//
 // Rules: it imports runtime, runtime/mapping, runtime/delivery,
 // runtime/engine (revision decoding only), manifest and providers. It must
 // not import runtime/sqlite, runtime/api or runtime/server: the server

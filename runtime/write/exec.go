@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 
 	"github.com/ampforge/amp/providers"
@@ -106,7 +107,9 @@ func errorOf(err error) recordError {
 		}
 		return recordError{Message: msg, Code: pe.Code, Reason: reasonOf(pe.Kind, pe.Code)}
 	}
-	return recordError{Message: err.Error(), Reason: ReasonUnavailable}
+	// Not the provider's words: a store or internal failure whose text is
+	// for the logs (every caller logs err), not for the builder.
+	return recordError{Message: "an internal error interrupted the write", Reason: ReasonUnavailable}
 }
 
 // batch is what one write applies to the provider: one object, one type.
@@ -159,12 +162,28 @@ func (b *batch) pass(ctx context.Context, recs []pending, res []result, useBulk 
 		} else {
 			out, werr = b.writer.Write(ctx, req)
 		}
-		if werr == nil && len(out) != len(chunk) {
-			werr = &providers.Error{Kind: providers.KindUnknown, Message: fmt.Sprintf("the provider answered %d results for %d records", len(out), len(chunk))}
-		}
-		if werr != nil {
+		switch {
+		case werr == nil && len(out) != len(chunk):
+			// The provider took the request and may have applied any of
+			// it: sending it again could write records twice.
+			b.log.Error("the provider answered a write with the wrong number of results", "object", b.object, "records", len(chunk), "results", len(out))
+			for _, i := range chunk {
+				res[i] = result{Done: true, RecordID: recs[i].ID, Errors: []recordError{{
+					Message: fmt.Sprintf("the provider answered %d results for %d records, so whether this record was written is unknown; check it before writing it again", len(out), len(chunk)),
+					Reason:  ReasonUnknown}}}
+			}
+		case werr != nil:
 			if ctx.Err() != nil {
 				return retry, ctx.Err()
+			}
+			if b.mayHaveApplied(werr, useBulk) {
+				b.log.Error("write failed after the provider may have applied it; not retried", "object", b.object, "op", b.op, "records", len(chunk), "err", werr)
+				re := recordError{Message: "the request failed after " + providerName(werr) + " may have applied it, so whether this record was written is unknown; check it before writing it again (" + errorOf(werr).Message + ")",
+					Code: errorOf(werr).Code, Reason: ReasonUnknown}
+				for _, i := range chunk {
+					res[i] = result{Done: true, RecordID: recs[i].ID, Errors: []recordError{re}}
+				}
+				break
 			}
 			re := errorOf(werr)
 			if retryableErr(werr, true) {
@@ -178,9 +197,12 @@ func (b *batch) pass(ctx context.Context, recs []pending, res []result, useBulk 
 			for _, i := range chunk {
 				res[i] = result{Done: true, RecordID: recs[i].ID, Errors: []recordError{re}}
 			}
-		} else {
+		default:
 			for j, i := range chunk {
 				res[i] = outcome(out[j], recs[i])
+			}
+			if b.allOrNone {
+				allOrNoneOutcome(chunk, res)
 			}
 		}
 		done := slices.DeleteFunc(slices.Clone(chunk), func(i int) bool { return !res[i].Done })
@@ -191,6 +213,94 @@ func (b *batch) pass(ctx context.Context, recs []pending, res []result, useBulk 
 		}
 	}
 	return retry, nil
+}
+
+// allOrNoneOutcome keeps an all-or-none chunk whole: the provider rolled
+// every record back when one failed, so a record left open by a retryable
+// error (a locked row) must not be sent again alone. When every failure
+// in the chunk is retryable or a roll-back, the whole chunk is reopened
+// and sent again together; when one record failed for good, the whole
+// chunk is final and the open ones fail with their error.
+func allOrNoneOutcome(chunk []int, res []result) {
+	open, final := false, false
+	for _, i := range chunk {
+		switch r := res[i]; {
+		case !r.Done:
+			open = true
+		case !r.Success && !rolledBack(r):
+			final = true
+		}
+	}
+	if !open {
+		return
+	}
+	for _, i := range chunk {
+		if final {
+			res[i].Done = true
+			continue
+		}
+		if res[i].Success {
+			// An all-or-none chunk with a record open cannot have
+			// written another; a provider saying so is not believed
+			// over its own roll-back.
+			continue
+		}
+		res[i].Done = false
+	}
+}
+
+// rolledBack reports whether a failed result only says the record was
+// rolled back with its batch.
+func rolledBack(r result) bool {
+	if len(r.Errors) == 0 {
+		return false
+	}
+	for _, e := range r.Errors {
+		if e.Reason != ReasonRolledBack {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHaveApplied reports whether a request-level failure of the write
+// leaves the provider in an unknown state that a retry could make worse:
+// a create (which has no key to make it idempotent) whose request reached
+// the provider without a refusal saying it was not processed (a lost
+// connection, a 500, a truncated answer), and any failure of a bulk job
+// but its creation. Rate limits, 503s and refused credentials say nothing
+// was applied.
+func (b *batch) mayHaveApplied(err error, bulk bool) bool {
+	if !retryableErr(err, true) {
+		// Final anyway, with the provider's own reason.
+		return false
+	}
+	if bulk {
+		return errors.Is(err, providers.ErrOutcomeUnknown)
+	}
+	if b.op != providers.WriteCreate {
+		return false
+	}
+	var pe *providers.Error
+	if !errors.As(err, &pe) {
+		return true
+	}
+	switch {
+	case pe.Kind == providers.KindRateLimited, pe.Kind == providers.KindAuth:
+		return false
+	case pe.Status == http.StatusServiceUnavailable, pe.Status == http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// providerName is the provider a failure came from, for messages.
+func providerName(err error) string {
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Provider != "" {
+		return pe.Provider
+	}
+	return "the provider"
 }
 
 // outcome is a provider result as a record result: a failure whose every

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/ampforge/amp/runtime"
+	"github.com/ampforge/amp/runtime/engine"
 )
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted.
@@ -64,7 +66,11 @@ func (s *Service) serveIdempotent(ctx context.Context, call Call) (Answer, error
 			is.add("header", "Idempotency-Key", "Idempotency-Key %q was used with another request in the last %s; use a new key for a new request", key, s.cfg.IdempotencyTTL)
 			return is.err().(*inputError).answer(), nil
 		case prev.Status == 0:
-			return conflictAnswer(fmt.Sprintf("the first request with Idempotency-Key %q is still running; retry when it has answered", key)), nil
+			msg := fmt.Sprintf("the first request with Idempotency-Key %q, started at %s, is still running", key, prev.CreateTime.UTC().Format(time.RFC3339))
+			if prev.OperationID != "" {
+				msg += " (operation " + prev.OperationID + ")"
+			}
+			return conflictAnswer(msg + "; retry when it has answered"), nil
 		}
 		var a Answer
 		if err := json.Unmarshal(prev.Response, &a); err != nil || a.Status == 0 {
@@ -91,12 +97,39 @@ func (s *Service) serveIdempotent(ctx context.Context, call Call) (Answer, error
 		opID = body.OperationID
 	}
 	if merr == nil {
-		merr = s.cfg.State.FinishIdempotent(ctx, call.ProjectID, key, a.Status, stored, opID)
+		merr = s.finishIdempotent(ctx, call.ProjectID, key, a.Status, stored, opID)
 	}
 	if merr != nil {
 		s.log.Error("store the answer of an Idempotency-Key", "key", key, "err", merr)
 	}
 	return a, nil
+}
+
+// finishAttempts is how many times an idempotency record's answer is
+// stored before giving up: a record left unfinished answers 409 until it
+// expires, so a passing store failure is worth a few quick tries.
+const finishAttempts = 4
+
+// finishIdempotent is WriteStateStore.FinishIdempotent, tried up to
+// finishAttempts times with a short back-off.
+func (s *Service) finishIdempotent(ctx context.Context, projectID, key string, status int, response []byte, opID string) error {
+	var err error
+	for attempt := 1; attempt <= finishAttempts; attempt++ {
+		if err = s.cfg.State.FinishIdempotent(ctx, projectID, key, status, response, opID); err == nil {
+			return nil
+		}
+		if attempt == finishAttempts {
+			break
+		}
+		t := time.NewTimer(engine.Backoff(50*time.Millisecond, time.Second, attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after %d tries: %w)", ctx.Err(), attempt, err)
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("after %d tries: %w", finishAttempts, err)
 }
 
 // kept reports whether an answer says something was (or is being)

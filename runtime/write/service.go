@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math"
-	mrand "math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -60,7 +58,12 @@ type Config struct {
 	Wake func()
 	// BulkThreshold is the number of records in one asynchronous
 	// operation from which a provider with a bulk API (Salesforce Bulk API
-	// 2.0 ingest) gets them in one bulk job (negative: never).
+	// 2.0 ingest) gets them in one bulk job (negative: never). An
+	// operation holds at most MaxBatch records (a request's batch, or an
+	// auto-batch), so the default is never reached and the Bulk API is in
+	// effect off unless this is set to MaxBatch or less: a bulk job costs
+	// several API calls (create, upload, close, polls, results), more
+	// than the one sObject Collections call 100 records need.
 	BulkThreshold int
 	// DeadlineCap, when positive, caps every asynchronous write's retry
 	// deadline, and AutoBatchDelayCap every autoBatchPolicy's delay
@@ -452,17 +455,6 @@ func (s *Service) revision(ctx context.Context, in *runtime.Installation, integ 
 	s.revs.m[key] = mi
 	s.revs.mu.Unlock()
 	return mi, nil
-}
-
-// backoff returns the jittered exponential delay before attempt n
-// (1-based), between base and max.
-func backoff(base, most time.Duration, n int) time.Duration {
-	d := float64(base) * math.Pow(2, float64(n-1))
-	if d > float64(most) {
-		d = float64(most)
-	}
-	// Full jitter over the upper half: never zero, never in lock-step.
-	return time.Duration(d/2 + mrand.Float64()*d/2)
 }
 
 // statusOf is the HTTP status of a synchronous write's answer: 200 when

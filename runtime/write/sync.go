@@ -7,6 +7,7 @@ import (
 
 	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/runtime"
+	"github.com/ampforge/amp/runtime/engine"
 )
 
 // The answers' shapes: Ampersand's WriteResponseSingleSuccess,
@@ -53,7 +54,15 @@ func (s *Service) writeNow(ctx context.Context, t *target, in *input, recs []pen
 		sent, err := resolveIfEmpty(ctx, t.connector, t.object, recs, res)
 		if err != nil {
 			if !retryableErr(err, false) || attempt >= s.cfg.SyncAttempts {
-				return Answer{}, s.providerTrouble(t, "read the current values of "+t.object+" records in", err)
+				if !anyDone(res) {
+					return Answer{}, s.providerTrouble(t, "read the current values of "+t.object+" records in", err)
+				}
+				// Some records are written: the answer must say so (and
+				// be kept for an Idempotency-Key), so the others fail
+				// with this error rather than the whole request.
+				s.log.Warn("read current values for a write retry", "installation", t.inst.ID, "object", t.object, "err", err)
+				failRemaining(res, recs, "could not read the current values of the record (writeOnUpdate ifEmpty) to try it again", ReasonUnavailable)
+				break
 			}
 			lastRetry = err
 		} else {
@@ -70,7 +79,7 @@ func (s *Service) writeNow(ctx context.Context, t *target, in *input, recs []pen
 		if open == 0 || attempt >= s.cfg.SyncAttempts {
 			break
 		}
-		wait := min(max(providers.RetryAfter(lastRetry), backoff(s.cfg.RetryBase, s.cfg.SyncRetryMax, attempt)), s.cfg.SyncRetryMax)
+		wait := min(max(providers.RetryAfter(lastRetry), engine.Backoff(s.cfg.RetryBase, s.cfg.SyncRetryMax, attempt)), s.cfg.SyncRetryMax)
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -99,6 +108,16 @@ func (s *Service) writeNow(ctx context.Context, t *target, in *input, recs []pen
 		a.Errors = []recordError{{Message: fmt.Sprintf("all-or-none batch: %d of %d records failed, so %s rolled back every record", failed, len(res), t.conn.Provider), Reason: ReasonRolledBack}}
 	}
 	return jsonAnswer(statusOf(ok), a), nil
+}
+
+// anyDone reports whether some record has its final result.
+func anyDone(res []result) bool {
+	for _, r := range res {
+		if r.Done {
+			return true
+		}
+	}
+	return false
 }
 
 // batchFor returns the batch that writes t's records.
