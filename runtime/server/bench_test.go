@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -170,56 +171,15 @@ func benchBackfill(b *testing.B, n int) {
 	recv := &countingReceiver{seen: map[string]bool{}}
 	recvSrv := httptest.NewServer(recv)
 	defer recvSrv.Close()
-	dir := b.TempDir()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir, DevMode: true,
-		OAuthEndpoints: map[string]string{"salesforce": fakeURL}, Logger: slog.New(slog.DiscardHandler),
-		Engine:    func(c *engine.Config) { c.PollInterval = 10 * time.Millisecond },
-		Delivery:  func(c *delivery.Config) { c.PollInterval = 10 * time.Millisecond },
-		Scheduler: func(c *scheduler.Config) { c.Tick = 50 * time.Millisecond },
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr, err := srv.Listen()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		srv.Close()
-	}()
-	l := &live{t: &testing.T{}, srv: srv, base: "http://" + addr.String()}
-	key, _ := os.ReadFile(dir + "/" + server.AdminKeyFileName)
-	l.key = strings.TrimSpace(string(key))
-	setup := func(method, path string, body any, out any) {
-		status, resp, _ := l.call(method, path, body)
-		if status >= 300 {
-			b.Fatalf("%s %s = %d %s", method, path, status, resp)
-		}
-		if out != nil {
-			_ = json.Unmarshal(resp, out)
-		}
-	}
-	setup("POST", syncProj+"/provider-apps", map[string]any{"provider": "salesforce", "clientId": e2eClientID, "clientSecret": e2eClientSecret}, nil)
-	setup("POST", syncProj+"/destinations", map[string]any{"name": "crmWebhook", "type": "webhook", "metadata": map[string]any{"url": recvSrv.URL}}, nil)
-	var ints []integ
-	setup("PUT", syncProj+"/integrations:batch", map[string]string{"sourceYaml": fmt.Sprintf(salesforceAccounts, "fullHistory: true")}, &ints)
-	gen := map[string]any{"provider": "salesforce", "groupRef": "acme", "consumerRef": "ada",
-		"oauth2AuthorizationCode": map[string]any{"accessToken": map[string]any{"token": access, "expiresAt": time.Now().Add(time.Hour).Format(time.RFC3339)},
-			"refreshToken": map[string]any{"token": refresh}}}
-	var conn connJSON
-	setup("POST", syncProj+"/connections:generate", gen, &conn)
+	bs := startBenchServer(b, "salesforce", fakeURL, recvSrv.URL, fmt.Sprintf(salesforceAccounts, "fullHistory: true"), nil, access, refresh)
+	defer bs.stop()
 
 	stop := make(chan struct{})
 	peak := peakHeap(stop)
 	start := time.Now()
 	b.StartTimer()
-	setup("POST", syncProj+"/integrations/"+ints[0].ID+"/installations", map[string]any{
-		"groupRef": "acme", "connectionId": conn.ID,
+	bs.call(201, "POST", syncProj+"/integrations/"+bs.integ.ID+"/installations", map[string]any{
+		"groupRef": "acme", "connectionId": bs.conn.ID,
 		"config": map[string]any{"content": map[string]any{"provider": "salesforce", "read": map[string]any{"objects": map[string]any{
 			"account": map[string]any{"objectName": "account", "selectedFieldMappings": map[string]string{"country": "billingcountry"}}}}}},
 	}, nil)
@@ -239,4 +199,78 @@ func benchBackfill(b *testing.B, n int) {
 	b.ReportMetric(float64(p)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(ru.Maxrss)/1024, "max-rss-MB")
 	b.ReportMetric(float64(recv.messages.Load()), "messages")
+}
+
+// benchServer is a server run for one benchmark iteration, with the fake
+// at fakeURL as provider's endpoints, set up over its API: provider app,
+// the crmWebhook destination at recvURL, the manifest deployed and a
+// connection with the given tokens.
+type benchServer struct {
+	b     *testing.B
+	l     *live
+	srv   *server.Server
+	integ integ
+	conn  connJSON
+	stop  func()
+}
+
+func startBenchServer(b *testing.B, provider, fakeURL, recvURL, manifest string, metadata map[string]any, access, refresh string) *benchServer {
+	b.Helper()
+	dir := b.TempDir()
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir, DevMode: true,
+		OAuthEndpoints: map[string]string{provider: fakeURL}, Logger: slog.New(slog.DiscardHandler),
+		Engine:    func(c *engine.Config) { c.PollInterval = 10 * time.Millisecond },
+		Delivery:  func(c *delivery.Config) { c.PollInterval = 10 * time.Millisecond },
+		Scheduler: func(c *scheduler.Config) { c.Tick = 50 * time.Millisecond },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	bs := &benchServer{b: b, srv: srv, stop: func() {
+		cancel()
+		<-done
+		srv.Close()
+	}}
+	// A live without a test: call fails the benchmark itself.
+	bs.l = &live{t: &testing.T{}, srv: srv, base: "http://" + addr.String()}
+	key, err := os.ReadFile(filepath.Join(dir, server.AdminKeyFileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs.l.key = strings.TrimSpace(string(key))
+	bs.call(200, "POST", syncProj+"/provider-apps", map[string]any{"provider": provider, "clientId": e2eClientID, "clientSecret": e2eClientSecret}, nil)
+	bs.call(201, "POST", syncProj+"/destinations", map[string]any{"name": "crmWebhook", "type": "webhook", "metadata": map[string]any{"url": recvURL}}, nil)
+	var ints []integ
+	bs.call(200, "PUT", syncProj+"/integrations:batch", map[string]string{"sourceYaml": manifest}, &ints)
+	bs.integ = ints[0]
+	gen := map[string]any{"provider": provider, "groupRef": "acme", "consumerRef": "ada",
+		"oauth2AuthorizationCode": map[string]any{"accessToken": map[string]any{"token": access, "expiresAt": time.Now().Add(time.Hour).Format(time.RFC3339)},
+			"refreshToken": map[string]any{"token": refresh}}}
+	if metadata != nil {
+		gen["providerMetadata"] = metadata
+	}
+	bs.call(201, "POST", syncProj+"/connections:generate", gen, &bs.conn)
+	return bs
+}
+
+// call sends a request with the admin key and fails the benchmark unless
+// the answer has status want.
+func (bs *benchServer) call(want int, method, path string, body any, out any) {
+	bs.b.Helper()
+	status, resp, _ := bs.l.call(method, path, body)
+	if status != want {
+		bs.b.Fatalf("%s %s = %d %s, want %d", method, path, status, resp, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(resp, out); err != nil {
+			bs.b.Fatal(err)
+		}
+	}
 }

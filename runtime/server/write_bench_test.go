@@ -2,20 +2,13 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ampforge/amp/runtime"
-	"github.com/ampforge/amp/runtime/delivery"
-	"github.com/ampforge/amp/runtime/engine"
-	"github.com/ampforge/amp/runtime/scheduler"
 	"github.com/ampforge/amp/runtime/server"
 )
 
@@ -45,62 +38,13 @@ func benchWriteAsync(b *testing.B, c writeCase) {
 	defer fakeSrv.Close()
 	recvSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer recvSrv.Close()
-	dir := b.TempDir()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir, DevMode: true,
-		OAuthEndpoints: map[string]string{spec.provider: fakeSrv.URL}, Logger: slog.New(slog.DiscardHandler),
-		Engine:    func(c *engine.Config) { c.PollInterval = 10 * time.Millisecond },
-		Delivery:  func(c *delivery.Config) { c.PollInterval = 10 * time.Millisecond },
-		Scheduler: func(c *scheduler.Config) { c.Tick = 50 * time.Millisecond },
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr, err := srv.Listen()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		srv.Close()
-	}()
-	// A live without a test: setup fails the benchmark itself.
-	l := &live{t: &testing.T{}, srv: srv, base: "http://" + addr.String()}
-	key, err := os.ReadFile(dir + "/" + server.AdminKeyFileName)
-	if err != nil {
-		b.Fatal(err)
-	}
-	l.key = strings.TrimSpace(string(key))
-	call := func(want int, method, path string, body any, out any) {
-		status, resp, _ := l.call(method, path, body)
-		if status != want {
-			b.Fatalf("%s %s = %d %s, want %d", method, path, status, resp, want)
-		}
-		if out != nil {
-			if err := json.Unmarshal(resp, out); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	call(200, "POST", syncProj+"/provider-apps", map[string]any{"provider": spec.provider, "clientId": e2eClientID, "clientSecret": e2eClientSecret}, nil)
-	call(201, "POST", syncProj+"/destinations", map[string]any{"name": "crmWebhook", "type": "webhook", "metadata": map[string]any{"url": recvSrv.URL}}, nil)
-	var ints []integ
-	call(200, "PUT", syncProj+"/integrations:batch", map[string]string{"sourceYaml": spec.manifest}, &ints)
 	access, refresh := spec.fake.Issue()
-	gen := map[string]any{"provider": spec.provider, "groupRef": "acme", "consumerRef": "ada",
-		"oauth2AuthorizationCode": map[string]any{"accessToken": map[string]any{"token": access, "expiresAt": time.Now().Add(time.Hour).Format(time.RFC3339)},
-			"refreshToken": map[string]any{"token": refresh}}}
-	if spec.metadata != nil {
-		gen["providerMetadata"] = spec.metadata
-	}
-	var conn connJSON
-	call(201, "POST", syncProj+"/connections:generate", gen, &conn)
+	bs := startBenchServer(b, spec.provider, fakeSrv.URL, recvSrv.URL, spec.manifest, spec.metadata, access, refresh)
+	defer bs.stop()
+	call, srv, ctx := bs.call, bs.srv, context.Background()
 	var in instJSON
-	call(201, "POST", syncProj+"/integrations/"+ints[0].ID+"/installations?skipSampling=true", map[string]any{
-		"groupRef": "acme", "connectionId": conn.ID,
+	call(201, "POST", syncProj+"/integrations/"+bs.integ.ID+"/installations?skipSampling=true", map[string]any{
+		"groupRef": "acme", "connectionId": bs.conn.ID,
 		"config": map[string]any{"content": map[string]any{"provider": spec.provider,
 			"read": map[string]any{"objects": spec.objects}, "write": map[string]any{"objects": c.writeObjects}}},
 	}, &in)
@@ -121,7 +65,7 @@ func benchWriteAsync(b *testing.B, c writeCase) {
 	start := time.Now()
 	b.StartTimer()
 	for _, body := range bodies {
-		call(200, "POST", syncProj+"/integrations/"+ints[0].ID+"/objects/"+c.path, body, nil)
+		call(200, "POST", syncProj+"/integrations/"+bs.integ.ID+"/objects/"+c.path, body, nil)
 	}
 	for {
 		ops, err := store.ListOperations(ctx, p.ID, runtime.OperationFilter{InstallationID: in.ID, Limit: 1000})
