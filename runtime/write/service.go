@@ -46,10 +46,13 @@ const (
 // Config is what a Service is built with. Store and Connectors are
 // required.
 type Config struct {
+	// Store holds installations, revisions, connections and operations;
+	// required.
 	Store runtime.Store
 	// State keeps idempotency records and echoes; nil turns both off
 	// (an Idempotency-Key header is then refused).
-	State      runtime.WriteStateStore
+	State runtime.WriteStateStore
+	// Connectors builds the connection's authenticated connector; required.
 	Connectors Connectors
 	// Describer checks records against the customer's schema; nil skips
 	// those checks.
@@ -83,8 +86,10 @@ type Config struct {
 	// EchoTTL is how long an echo waits for the read it suppresses;
 	// IdempotencyTTL how long an Idempotency-Key is remembered.
 	EchoTTL, IdempotencyTTL time.Duration
-	Now                     func() time.Time
-	Logger                  *slog.Logger
+	// Now is the clock (nil: time.Now); Logger receives the service's logs,
+	// which never hold record values or secrets (nil: discarded).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service serves the Write API and runs asynchronous writes.
