@@ -1469,3 +1469,28 @@ func TestWriteSyncPartlyWritten(t *testing.T) {
 		t.Errorf("answer %+v, want the first written and the second failed", a)
 	}
 }
+
+// TestWriteBadCredentials checks a write to a connection whose credentials
+// were refused answers 409 saying the customer must reconnect, and writes
+// nothing.
+func TestWriteBadCredentials(t *testing.T) {
+	t.Parallel()
+	c := writeCaseNamed("Salesforce")
+	e := startWrite(t, c.spec(), c.writeObjects, nil)
+	st := e.l.srv.Store()
+	conn, err := st.GetConnection(context.Background(), e.projectID(), e.connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetConnectionStatus(context.Background(), conn.ProjectID, conn.ID, conn.TokenVersion, runtime.ConnectionBadCredentials); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.fake.IDs("account"))
+	status, b, h := e.writeReq(c.path, map[string]any{"type": "create", "mode": "synchronous", "record": c.create}, "")
+	if status != 409 || !strings.Contains(string(b), "reconnect") || h.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("write through a refused connection = %d %s, want 409 asking to reconnect", status, b)
+	}
+	if got := len(e.fake.IDs("account")); got != before {
+		t.Errorf("%d accounts written through a refused connection", got-before)
+	}
+}

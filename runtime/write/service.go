@@ -283,6 +283,11 @@ func (s *Service) resolve(ctx context.Context, call Call, in *input) (*target, e
 	if err != nil {
 		return nil, fmt.Errorf("connection of installation %s: %w", t.inst.ID, err)
 	}
+	if t.conn.Status == runtime.ConnectionBadCredentials {
+		// Writing would only meet the same refusal: say what to do.
+		return nil, runtime.Errorf(runtime.ECONFLICT, "%s refused connection %s's credentials: the customer of group %q must reconnect (the connection's :oauth-update) before anything can be written",
+			t.conn.Provider, t.conn.ID, t.inst.GroupRef)
+	}
 	t.connector, err = s.cfg.Connectors.ConnectorWithQuota(ctx, t.conn, nil)
 	if err != nil {
 		return nil, s.providerTrouble(t, "connect to", err)
