@@ -743,6 +743,9 @@ func TestWriteBadInput(t *testing.T) {
 		{"wrong value type in a batch", "company", map[string]any{"type": "create", "batch": []any{
 			map[string]any{"record": ok}, map[string]any{"record": map[string]any{"name": true}}}}, 422, "batch[1].record.name"},
 		{"record not an object", "company", map[string]any{"type": "create", "record": "Fine Co"}, 400, "record"},
+		{"unknown key in a batch entry", "company", map[string]any{"type": "create", "batch": []any{
+			map[string]any{"record": ok}, map[string]any{"record": ok, "colour": 1}}}, 400, "batch[1].colour"},
+		{"batch entry not an object", "company", map[string]any{"type": "create", "batch": []any{map[string]any{"record": ok}, "Fine Co"}}, 400, "batch[1]"},
 		{"101 records", "company", map[string]any{"type": "create", "batch": many}, 400, "batch[100]"},
 		{"read-only field", "invoice__c", map[string]any{"type": "create", "record": map[string]any{"name": "X", "createddate": "2024-01-01T00:00:00Z"}}, 422, "record.createddate"},
 		{"update without id", "company", map[string]any{"type": "update", "record": map[string]any{"city": "X"}}, 422, "record.id"},

@@ -41,9 +41,11 @@ type request struct {
 	AutoBatchPolicy *autoBatchPolicy `json:"autoBatchPolicy"`
 	Record          json.RawMessage  `json:"record"`
 	BatchPolicy     *batchPolicy     `json:"batchPolicy"`
-	Batch           []batchEntry     `json:"batch"`
-	Associations    json.RawMessage  `json:"associations"`
-	Headers         json.RawMessage  `json:"headers"`
+	// Batch entries are decoded one by one, so that a problem inside one
+	// is reported with its index.
+	Batch        []json.RawMessage `json:"batch"`
+	Associations json.RawMessage   `json:"associations"`
+	Headers      json.RawMessage   `json:"headers"`
 }
 
 type retryPolicy struct {
@@ -95,7 +97,7 @@ func decodeRequest(body []byte) (*input, error) {
 	var req request
 	var is issues
 	if err := strictDecode(body, &req); err != nil {
-		name, detail := jsonProblem(err, "")
+		name, detail := jsonProblem(err, "", requestKeys)
 		is.malformed("body", name, "%s", detail)
 		return nil, is.err()
 	}
@@ -135,7 +137,13 @@ func decodeRequest(body []byte) (*input, error) {
 			is.malformed("body", fmt.Sprintf("batch[%d]", MaxBatch), "a batch holds at most %d records; this one has %d: split it into several requests", MaxBatch, len(req.Batch))
 			break
 		}
-		for i, e := range req.Batch {
+		for i, raw := range req.Batch {
+			var e batchEntry
+			if err := strictDecode(raw, &e); err != nil {
+				name, detail := jsonProblem(err, fmt.Sprintf("batch[%d].", i), batchEntryKeys)
+				is.malformed("body", name, "%s", detail)
+				continue
+			}
 			at := fmt.Sprintf("batch[%d].record", i)
 			if len(e.Record) == 0 || string(e.Record) == "null" {
 				is.malformed("body", at, "%s is required", at)
@@ -257,9 +265,17 @@ func strictDecode(data []byte, v any) error {
 	return nil
 }
 
+// The keys a write request and a batch entry may have, for messages about
+// an unknown one.
+const (
+	requestKeys    = "the write request has groupRef, type, mode, record, batch, batchPolicy, retryPolicy, autoBatchPolicy, associations and headers"
+	batchEntryKeys = "a batch entry has record and associations"
+)
+
 // jsonProblem names the field a decoding error is about and says what is
-// wrong, in the API's words; prefix is prepended to field names.
-func jsonProblem(err error, prefix string) (name, detail string) {
+// wrong, in the API's words; prefix is prepended to field names, and known
+// lists the keys allowed where an unknown one was found.
+func jsonProblem(err error, prefix, known string) (name, detail string) {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -268,11 +284,14 @@ func jsonProblem(err error, prefix string) (name, detail string) {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return prefix, "malformed JSON: the body ends too early"
 	case errors.As(err, &typ):
-		name = typ.Field
-		if name == "" {
-			name = "(body)"
+		where := prefix + typ.Field
+		if typ.Field == "" {
+			// The value itself has the wrong type: name it, or the body.
+			if where = strings.TrimSuffix(prefix, "."); where == "" {
+				where = "body"
+			}
 		}
-		return prefix + name, fmt.Sprintf("%s must be %s, not a JSON %s", name, goKind(typ.Type.Kind().String()), typ.Value)
+		return where, fmt.Sprintf("%s must be %s, not a JSON %s", where, goKind(typ.Type.Kind().String()), typ.Value)
 	}
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
@@ -280,7 +299,7 @@ func jsonProblem(err error, prefix string) (name, detail string) {
 		if uerr != nil {
 			f = rest
 		}
-		return prefix + f, fmt.Sprintf("unknown field %q: the write request has groupRef, type, mode, record, batch, batchPolicy, retryPolicy, autoBatchPolicy, associations and headers", f)
+		return prefix + f, fmt.Sprintf("unknown field %q: %s", f, known)
 	}
 	return prefix, strings.TrimPrefix(msg, "json: ")
 }

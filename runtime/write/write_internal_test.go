@@ -71,7 +71,7 @@ func TestDecodeRequest(t *testing.T) {
 			}
 		}},
 		{name: "malformed", body: `{"groupRef":`, status: 400, issues: []string{""}},
-		{name: "not an object", body: `[1]`, status: 400, issues: []string{"(body)"}},
+		{name: "not an object", body: `[1]`, status: 400, issues: []string{"body"}},
 		{name: "missing everything", body: `{}`, status: 400, issues: []string{"groupRef", "type", "record"}},
 		{name: "unknown field", body: `{"groupRef":"g","type":"create","record":{"a":1},"prio":1}`, status: 400, issues: []string{"prio"}},
 		{name: "wrong field type", body: `{"groupRef":"g","type":"create","record":{"a":1},"batchPolicy":{"allOrNone":"yes"}}`, status: 400, issues: []string{"batchPolicy.allOrNone"}},
