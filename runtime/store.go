@@ -15,8 +15,10 @@ import (
 //     project ID (as an argument, or as the ProjectID of the value it
 //     creates) and never reads, changes or deletes a row of another project.
 //     Such a row is reported as ENOTFOUND, exactly like a missing one. The
-//     only unscoped lookups are GetAPIKeyByHash and ConsumeOAuthState, keyed by
-//     secrets, and the housekeeping DeleteExpiredOAuthStates and
+//     only unscoped lookups are GetAPIKeyByHash, ConsumeOAuthState and
+//     GetUploadByTokenHash, keyed by secrets; LookupJWTKey, keyed by the kid
+//     of a token whose signature the key then verifies; and the housekeeping
+//     DeleteExpiredOAuthStates, DeleteExpiredUploads and
 //     DeleteExpiredWriteState.
 //   - Errors carry a code (ErrorCode): ENOTFOUND, ECONFLICT and EINVALID as
 //     documented per method; anything else is EINTERNAL, and IsRetryable tells
@@ -38,6 +40,8 @@ type Store interface {
 	ConnectionStore
 	DestinationStore
 	APIKeyStore
+	JWTKeyStore
+	UploadStore
 	OAuthStateStore
 	OperationStore
 	ReadStateStore
@@ -320,6 +324,59 @@ type APIKeyStore interface {
 	// DeleteAPIKey deletes the key.
 	// Returns ENOTFOUND if the project has no such key.
 	DeleteAPIKey(ctx context.Context, projectID, id string) error
+}
+
+// JWTKeyStore keeps the public keys that verify front-end JWTs. Called by
+// the API's authentication (Bearer tokens) and the jwt-keys routes.
+type JWTKeyStore interface {
+	// CreateJWTKey creates k in k.ProjectID.
+	// Returns EINVALID if k fails Validate, ENOTFOUND if the project does not
+	// exist, ECONFLICT if the ID is taken or the project already has a key
+	// with the same fingerprint.
+	CreateJWTKey(ctx context.Context, k *JWTKey) error
+
+	// LookupJWTKey returns the key with the ID (a token's kid), whatever its
+	// project: the key tells the project, and its signature check is the
+	// authentication.
+	// Returns ENOTFOUND if there is none.
+	LookupJWTKey(ctx context.Context, id string) (*JWTKey, error)
+
+	// ListJWTKeys returns the project's keys, oldest first.
+	ListJWTKeys(ctx context.Context, projectID string) ([]*JWTKey, error)
+
+	// DeleteJWTKey deletes the key; tokens it signed stop working at once.
+	// Returns ENOTFOUND if the project has no such key.
+	DeleteJWTKey(ctx context.Context, projectID, id string) error
+}
+
+// UploadStore keeps deploy source zips. Called by generate-upload-url
+// (create), the upload URL (content), integrations:batch (get) and a
+// periodic sweep (delete expired).
+type UploadStore interface {
+	// CreateUpload records u without content, filling in its ID and
+	// CreateTime.
+	// Returns EINVALID if u fails Validate, ENOTFOUND if the project does not
+	// exist, ECONFLICT if the token hash or the ID is taken.
+	CreateUpload(ctx context.Context, u *Upload) error
+
+	// GetUploadByTokenHash returns the upload whose URL secret hashes to
+	// hash, with or without content, expired or not (the caller checks).
+	// Returns ENOTFOUND if there is none.
+	GetUploadByTokenHash(ctx context.Context, hash []byte) (*Upload, error)
+
+	// CompleteUpload stores the upload's content and UploadTime (now) and
+	// returns the upload. Content is written once.
+	// Returns ENOTFOUND if the project has no such upload, ECONFLICT if it
+	// already has content.
+	CompleteUpload(ctx context.Context, projectID, id string, content []byte, now time.Time) (*Upload, error)
+
+	// GetUpload returns the project's upload, with its content if any.
+	// Returns ENOTFOUND if the project has no such upload.
+	GetUpload(ctx context.Context, projectID, id string) (*Upload, error)
+
+	// DeleteExpiredUploads deletes every upload whose ExpireTime is before
+	// before and returns how many it deleted.
+	DeleteExpiredUploads(ctx context.Context, before time.Time) (int, error)
 }
 
 // OAuthStateStore keeps pending OAuth authorizations. Called by

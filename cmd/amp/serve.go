@@ -13,6 +13,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var addr, data, publicURL, openerOrigin string
+	var corsOrigins []string
 	var dev bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -29,12 +30,18 @@ The OAuth callback page posts its result to the window that opened the
 consent popup. --opener-origin names the origin of the application that opens
 it (https://app.example.com), so no other page receives the message; the
 default "*" posts to any opener, which is what @amp-labs/react expects (the
-message holds only a connection ID or an error message).`,
+message holds only a connection ID or an error message).
+
+--cors-origin (repeat it for several) lists the origins whose pages may call
+the API, such as the application that embeds @amp-labs/react
+(https://app.example.com); without it any origin may, as keys travel in
+headers, never in cookies.`,
 		Args: maxArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			srv, err := server.New(server.Config{Addr: addr, DataDir: data, DevMode: dev, Logger: log,
-				SecretKeyEnv: os.Getenv(seal.EnvVar), PublicURL: publicURL, OpenerOrigin: openerOrigin})
+				SecretKeyEnv: os.Getenv(seal.EnvVar), PublicURL: publicURL, OpenerOrigin: openerOrigin,
+				CORSOrigins: corsOrigins})
 			if err != nil {
 				return &exitError{code: exitFailure, msg: err.Error()}
 			}
@@ -60,5 +67,6 @@ message holds only a connection ID or an error message).`,
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: allow http:// webhook URLs on loopback hosts")
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "base URL browsers reach this server at, for the OAuth callback (default: http://<addr>)")
 	cmd.Flags().StringVar(&openerOrigin, "opener-origin", "*", "origin of the application that opens the OAuth popup (https://app.example.com), the callback page's postMessage target; \"*\" posts to any opener")
+	cmd.Flags().StringArrayVar(&corsOrigins, "cors-origin", nil, "origin allowed to call the API from a browser (https://app.example.com); repeat for several; default: any origin")
 	return cmd
 }

@@ -37,6 +37,16 @@ type Options struct {
 	// OAuth imports tokens (connections:generate) and re-authorises
 	// connections (:oauth-update); nil answers those routes 500.
 	OAuth *oauth.Service
+	// PublicURL is the base URL clients reach the server at; the deploy
+	// upload URLs (generate-upload-url) are on it. Empty means the
+	// request's own scheme and host.
+	PublicURL string
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may call
+	// the API: the builder's application that embeds @amp-labs/react. "*"
+	// allows any origin; empty allows any too, as credentials travel in
+	// headers (X-Api-Key, Authorization) and never in cookies. An origin
+	// not listed gets no CORS headers, and its preflight is answered 403.
+	CORSOrigins []string
 }
 
 // Auth says how a route authenticates.
@@ -125,6 +135,11 @@ type API struct {
 	reads    ReadHooks
 	writer   Writer
 	now      func() time.Time
+	// publicURL is Options.PublicURL without a trailing slash.
+	publicURL string
+	// corsAny allows every origin; corsOrigins lists the allowed ones.
+	corsAny     bool
+	corsOrigins map[string]bool
 }
 
 // HydratePath is the route GET .../revisions/{revisionId}:hydrate. ServeMux
@@ -139,7 +154,14 @@ func (a *API) SetHydrate(h http.Handler) { a.hydrate = h }
 // New returns the API. Options.Store and Options.Sealer are required.
 func New(opts Options) *API {
 	a := &API{store: opts.Store, sealer: opts.Sealer, registry: opts.Registry, log: opts.Logger,
-		dev: opts.DevMode, oauth: opts.OAuth, now: time.Now}
+		dev: opts.DevMode, oauth: opts.OAuth, now: time.Now, publicURL: strings.TrimRight(opts.PublicURL, "/"),
+		corsAny: len(opts.CORSOrigins) == 0, corsOrigins: map[string]bool{}}
+	for _, o := range opts.CORSOrigins {
+		if o == "*" {
+			a.corsAny = true
+		}
+		a.corsOrigins[strings.TrimRight(strings.ToLower(o), "/")] = true
+	}
 	if a.registry == nil {
 		a.registry = providers.Default
 	}
@@ -232,6 +254,7 @@ type ctxKey int
 const (
 	keyCtx ctxKey = iota
 	projectCtx
+	principalCtx
 )
 
 // Key returns the API key that authenticated the request, on AuthKey routes.
@@ -247,16 +270,21 @@ func Project(ctx context.Context) *runtime.Project {
 	return p
 }
 
-// authenticate checks X-Api-Key, then, when scoped, the path's project
-// (another project is 404 whatever the key's scope), then the key's scope.
+// authenticate checks the credentials (X-Api-Key, or a Bearer JWT), then,
+// when scoped, the path's project (another project is 404 whatever the
+// key's scope), then the key's scope. A JWT authenticates as a frontend
+// key restricted to its group (Principal).
 func (a *API) authenticate(scoped bool, scope Scope, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, err := a.apiKey(r)
+		key, pr, err := a.credentials(r)
 		if err != nil {
 			a.WriteError(w, r, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), keyCtx, key)
+		if pr != nil {
+			ctx = context.WithValue(ctx, principalCtx, pr)
+		}
 		if scoped {
 			p, err := a.ResolveProject(r.Context(), key, r.PathValue("projectIdOrName"))
 			if err != nil {
@@ -266,14 +294,46 @@ func (a *API) authenticate(scoped bool, scope Scope, next http.Handler) http.Han
 			ctx = context.WithValue(ctx, projectCtx, p)
 		}
 		if !KeyAllows(key, scope) {
-			a.WriteError(w, r, errForbidden(r.Method, r.URL.Path))
+			err := errForbidden(r.Method, r.URL.Path)
+			if pr != nil {
+				err = &forbiddenError{detail: fmt.Sprintf("%s %s needs an API key with the full scope; a bearer token (JWT) acts for one customer group only", r.Method, redactPath(r.URL.Path))}
+			}
+			a.WriteError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-var errUnauthenticated = runtime.Errorf(runtime.EUNAUTHORIZED, "a valid API key is required in the X-Api-Key header")
+var errUnauthenticated = runtime.Errorf(runtime.EUNAUTHORIZED, "a valid API key is required in the X-Api-Key header (or a JWT in Authorization: Bearer)")
+
+// credentials authenticates the request: X-Api-Key when present, else an
+// Authorization: Bearer JWT, which yields a frontend key of the token's
+// project and the Principal that restricts it to the token's group.
+func (a *API) credentials(r *http.Request) (*runtime.APIKey, *Principal, error) {
+	authz := r.Header.Get("Authorization")
+	if r.Header.Get("X-Api-Key") != "" || authz == "" {
+		k, err := a.apiKey(r)
+		return k, nil, err
+	}
+	scheme, token, ok := strings.Cut(authz, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, nil, runtime.Errorf(runtime.EUNAUTHORIZED, "the Authorization header must be \"Bearer <jwt>\"")
+	}
+	jk, claims, err := verifyJWT(strings.TrimSpace(token), func(kid string) (*runtime.JWTKey, error) {
+		k, err := a.store.LookupJWTKey(r.Context(), kid)
+		if runtime.ErrorCode(err) == runtime.ENOTFOUND {
+			return nil, tokenError("unknown key id %q", kid)
+		}
+		return k, err
+	}, a.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	key := &runtime.APIKey{ID: "jwt:" + jk.ID, ProjectID: jk.ProjectID, Label: jk.Label,
+		Scopes: []string{KeyScopeFrontend}, Active: true}
+	return key, &Principal{KeyID: jk.ID, GroupRef: claims.GroupRef, ConsumerRef: claims.ConsumerRef}, nil
+}
 
 func (a *API) apiKey(r *http.Request) (*runtime.APIKey, error) {
 	s := r.Header.Get("X-Api-Key")
@@ -358,11 +418,24 @@ func redactPath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-// cors lets browser clients (@amp-labs/react) call the API from another
-// origin: no cookies are used, so echoing the origin is safe.
+// cors lets browser clients (@amp-labs/react) call the API from the
+// allowed origins (Options.CORSOrigins): the allowed origin is echoed, as no
+// cookies are used. Preflights from other origins are answered 403; their
+// other requests are served without CORS headers, so the browser hides the
+// answer from the page.
 func (a *API) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
+		if origin != "" && !a.corsAny && !a.corsOrigins[strings.ToLower(origin)] {
+			w.Header().Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				WriteProblem(w, &Problem{Type: problemTypeBase + "forbidden", Status: http.StatusForbidden,
+					Detail: "origin " + origin + " is not allowed to call this API; add it to the server's CORS origins (amp serve --cors-origin)"})
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		if origin != "" {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)

@@ -78,6 +78,9 @@ func (a *API) patchObjectConfigContent(w http.ResponseWriter, r *http.Request) e
 		}
 		cur = ins[0]
 	}
+	if err := CheckGroup(ctx, cur.GroupRef); err != nil {
+		return err
+	}
 	object := r.PathValue("objectName")
 	rev, err := a.revisionIntegration(ctx, integ.ProjectID, integ.ID, integ.LatestRevisionID)
 	if err != nil {

@@ -66,8 +66,12 @@ func revisionManifest(rev *runtime.Revision) (*manifest.Manifest, error) {
 
 func (a *API) listConnections(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	group, err := groupFilter(r.Context(), q.Get("groupRef"))
+	if err != nil {
+		return err
+	}
 	list, err := a.store.ListConnections(r.Context(), Project(r.Context()).ID, runtime.ConnectionFilter{
-		Provider: q.Get("provider"), GroupRef: q.Get("groupRef"), ConsumerRef: q.Get("consumerRef")})
+		Provider: q.Get("provider"), GroupRef: group, ConsumerRef: q.Get("consumerRef")})
 	if err != nil {
 		return err
 	}
@@ -83,7 +87,11 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request) error {
 // not found).
 func (a *API) connection(r *http.Request) (*runtime.Connection, error) {
 	id := r.PathValue("connectionId")
-	return a.store.GetConnection(r.Context(), Project(r.Context()).ID, id)
+	c, err := a.store.GetConnection(r.Context(), Project(r.Context()).ID, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, CheckGroup(r.Context(), c.GroupRef)
 }
 
 // getConnection never returns credentials: includeCreds and
@@ -308,11 +316,6 @@ func (a *API) patchConnection(w http.ResponseWriter, r *http.Request) error {
 			}
 			upd.ProviderWorkspaceRef = req.Connection.ProviderWorkspaceRef
 		case "providerMetadata":
-			for k := range req.Connection.ProviderMetadata {
-				if !patchableMetadata[k] {
-					return badRequest("body", "connection.providerMetadata."+k, fmt.Sprintf("providerMetadata %q is read-only; only workspace and loginHost (the customer's inputs) can be patched", k))
-				}
-			}
 			patchMetadata = true
 		default:
 			return badRequest("body", "updateMask", fmt.Sprintf("updateMask path %q is not allowed; use providerWorkspaceRef or providerMetadata (re-authorise OAuth connections with :oauth-update)", m))
@@ -331,7 +334,16 @@ func (a *API) patchConnection(w http.ResponseWriter, r *http.Request) error {
 			md = map[string]runtime.ProviderMetadataInfo{}
 		}
 		for k, v := range req.Connection.ProviderMetadata {
-			if cur, ok := md[k]; ok && cur.Source != "" && cur.Source != metadataSourceInput {
+			cur, ok := md[k]
+			if ok && cur.Value == v.Value {
+				// Unchanged: @amp-labs/react sends back the whole map,
+				// the token's entries included, with the input it adds.
+				continue
+			}
+			if !patchableMetadata[k] {
+				return badRequest("body", "connection.providerMetadata."+k, fmt.Sprintf("providerMetadata %q is read-only; only workspace and loginHost (the customer's inputs) can be patched", k))
+			}
+			if ok && cur.Source != "" && cur.Source != metadataSourceInput {
 				return badRequest("body", "connection.providerMetadata."+k, fmt.Sprintf("providerMetadata %q came from the %s and is read-only", k, cur.Source))
 			}
 			v.Source = metadataSourceInput
@@ -356,6 +368,9 @@ func (a *API) oauthUpdate(w http.ResponseWriter, r *http.Request, id string) err
 	ctx := r.Context()
 	c, err := a.store.GetConnection(ctx, Project(ctx).ID, id)
 	if err != nil {
+		return err
+	}
+	if err := CheckGroup(ctx, c.GroupRef); err != nil {
 		return err
 	}
 	scopes, err := a.ProviderScopes(ctx, c.ProjectID, c.Provider)

@@ -84,8 +84,12 @@ func (a *API) writeInstallations(w http.ResponseWriter, r *http.Request, ins []*
 }
 
 func (a *API) listProjectInstallations(w http.ResponseWriter, r *http.Request) error {
+	group, err := groupFilter(r.Context(), r.URL.Query().Get("groupRef"))
+	if err != nil {
+		return err
+	}
 	ins, err := a.store.ListInstallations(r.Context(), Project(r.Context()).ID,
-		runtime.InstallationFilter{GroupRef: r.URL.Query().Get("groupRef")})
+		runtime.InstallationFilter{GroupRef: group})
 	if err != nil {
 		return err
 	}
@@ -97,8 +101,12 @@ func (a *API) listInstallations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	group, err := groupFilter(r.Context(), r.URL.Query().Get("groupRef"))
+	if err != nil {
+		return err
+	}
 	ins, err := a.store.ListInstallations(r.Context(), integ.ProjectID,
-		runtime.InstallationFilter{IntegrationID: integ.ID, GroupRef: r.URL.Query().Get("groupRef")})
+		runtime.InstallationFilter{IntegrationID: integ.ID, GroupRef: group})
 	if err != nil {
 		return err
 	}
@@ -127,6 +135,12 @@ func (a *API) createInstallation(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Config == nil {
 		return badRequest("body", "config", "config is required")
+	}
+	if err := CheckGroup(r.Context(), req.GroupRef); err != nil {
+		return err
+	}
+	if err := a.checkConnectionGroup(r, req.ConnectionID); err != nil {
+		return err
 	}
 	integ, err := a.integration(r)
 	if err != nil {
@@ -204,7 +218,23 @@ func (a *API) installationByID(r *http.Request, id string) (*runtime.Integration
 	if err == nil && in.IntegrationID != integ.ID {
 		err = runtime.Errorf(runtime.ENOTFOUND, "installation %q not found", id)
 	}
+	if err == nil {
+		err = CheckGroup(r.Context(), in.GroupRef)
+	}
 	return integ, in, err
+}
+
+// checkConnectionGroup refuses a connection id of another group when the
+// request is restricted to one (a JWT); "" and API keys pass.
+func (a *API) checkConnectionGroup(r *http.Request, connID string) error {
+	if connID == "" || RequestPrincipal(r.Context()) == nil {
+		return nil
+	}
+	c, err := a.store.GetConnection(r.Context(), Project(r.Context()).ID, connID)
+	if err != nil {
+		return err
+	}
+	return CheckGroup(r.Context(), c.GroupRef)
 }
 
 func (a *API) getInstallation(w http.ResponseWriter, r *http.Request) error {
@@ -337,6 +367,9 @@ func (a *API) patchInstallation(w http.ResponseWriter, r *http.Request) error {
 	upd := runtime.InstallationUpdate{Config: runtime.InstallationConfig{RevisionID: integ.LatestRevisionID,
 		CreatedBy: merged.Config.CreatedBy, Content: merged.Config.Content}}
 	if merged.ConnectionID != cur.ConnectionID {
+		if err := a.checkConnectionGroup(r, merged.ConnectionID); err != nil {
+			return err
+		}
 		upd.ConnectionID = merged.ConnectionID
 	}
 	if err := a.sampleUpdate(r, integ, cur, merged.ConnectionID, merged.Config.Content); err != nil {

@@ -62,7 +62,8 @@ func toRevision(rev *runtime.Revision) revisionJSON {
 }
 
 // deployIntegrations is integrations:batch: the manifest inline
-// (sourceYaml), validated exactly as `amp validate` does; errors answer 422
+// (sourceYaml) or in a zip uploaded through generate-upload-url
+// (sourceZipUrl, which is never fetched), validated exactly as `amp validate` does; errors answer 422
 // with the diagnostics. Each integration whose canonical content changed
 // gets a new revision. Breaking changes (manifest.Diff) to an integration
 // that has installations answer 409 and deploy nothing unless the request
@@ -79,13 +80,20 @@ func (a *API) deployIntegrations(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, maxDeployBody, &req); err != nil {
 		return err
 	}
-	if req.SourceZipURL != nil {
-		return runtime.Errorf(runtime.EINVALID, "sourceZipUrl is not supported by amp; send the manifest as sourceYaml")
+	var src []byte
+	switch {
+	case req.SourceZipURL != nil && req.SourceYaml != nil:
+		return badRequest("body", "sourceZipUrl", "give one of sourceZipUrl and sourceYaml, not both")
+	case req.SourceZipURL != nil:
+		if src, err = a.uploadedManifest(r, *req.SourceZipURL); err != nil {
+			return err
+		}
+	case req.SourceYaml == nil || *req.SourceYaml == "":
+		return badRequest("body", "sourceYaml", "sourceYaml is required: the manifest (amp.yaml) as a string (or sourceZipUrl, an upload from generate-upload-url)")
+	default:
+		src = []byte(*req.SourceYaml)
 	}
-	if req.SourceYaml == nil || *req.SourceYaml == "" {
-		return badRequest("body", "sourceYaml", "sourceYaml is required: the manifest (amp.yaml) as a string")
-	}
-	f, diags := manifest.Parse(manifestName, []byte(*req.SourceYaml))
+	f, diags := manifest.Parse(manifestName, src)
 	if f != nil {
 		diags = manifest.Validate(f, manifest.Options{Registry: a.registry})
 	}

@@ -90,11 +90,18 @@ func toProviderInfo(s *providers.Spec) providerInfo {
 			out.Modules[m.ID] = moduleInfo{DisplayName: m.DisplayName, Support: toSupport(s.ModuleSupport(m.ID))}
 		}
 	}
-	if len(s.OAuth.Inputs) > 0 {
-		out.Metadata = &providerMetadata{}
-		for _, in := range s.OAuth.Inputs {
-			out.Metadata.Input = append(out.Metadata.Input, metadataInput{Name: in.Name, DisplayName: in.DisplayName, Prompt: in.Prompt})
+	// Only required inputs are listed: @amp-labs/react asks the customer,
+	// after connecting, for every listed input the connection lacks, and
+	// an optional one (Salesforce's login host) has its default. Optional
+	// inputs are still accepted in oauth-connect's providerMetadata.
+	for _, in := range s.OAuth.Inputs {
+		if in.Optional {
+			continue
 		}
+		if out.Metadata == nil {
+			out.Metadata = &providerMetadata{}
+		}
+		out.Metadata.Input = append(out.Metadata.Input, metadataInput{Name: in.Name, DisplayName: in.DisplayName, Prompt: in.Prompt})
 		out.OAuth2Opts.ExplicitWorkspaceRequired = true
 	}
 	return out

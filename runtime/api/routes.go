@@ -72,6 +72,17 @@ var routes = []route{
 	{"PATCH", p + "/destinations/{destination}", AuthKey, ScopeFull, (*API).patchDestination},
 	{"DELETE", p + "/destinations/{destination}", AuthKey, ScopeFull, (*API).deleteDestination},
 
+	// Public keys that verify front-end JWTs (Authorization: Bearer).
+	{"GET", p + "/jwt-keys", AuthKey, ScopeFull, (*API).listJWTKeys},
+	{"POST", p + "/jwt-keys", AuthKey, ScopeFull, (*API).createJWTKey},
+	{"DELETE", p + "/jwt-keys/{keyId}", AuthKey, ScopeFull, (*API).deleteJWTKey},
+
+	// The `amp` CLI's deploy: a signed URL on this server, the zip PUT
+	// there (the URL's secret is the credential), then integrations:batch
+	// with sourceZipUrl.
+	{"GET", "/v1/generate-upload-url", AuthKey, ScopeFull, (*API).generateUploadURL},
+	{"PUT", UploadPath, AuthNone, ScopeFull, (*API).putUpload},
+
 	{"GET", p + "/api-keys", AuthKey, ScopeFull, (*API).listAPIKeys},
 	{"POST", p + "/api-keys", AuthKey, ScopeFull, (*API).createAPIKey},
 	{"GET", p + "/api-keys/{apiKey}", AuthKey, ScopeFull, (*API).getAPIKey},

@@ -74,6 +74,9 @@ func (h *Handlers) hydrate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := api.CheckGroup(ctx, conn.GroupRef); err != nil {
+		return err
+	}
 	if conn.Provider != in.Provider {
 		return runtime.Errorf(runtime.EINVALID, "connection %s is to %s, but integration %s reads %s", conn.ID, conn.Provider, in.Name, in.Provider)
 	}
@@ -124,10 +127,16 @@ func (h *Handlers) metadata(w http.ResponseWriter, r *http.Request) error {
 		if conn, err = h.svc.Connection(ctx, in.ProjectID, id); err != nil {
 			return err
 		}
+		if err := api.CheckGroup(ctx, conn.GroupRef); err != nil {
+			return err
+		}
 		if conn.Provider != in.Provider {
 			return runtime.Errorf(runtime.EINVALID, "connection %s is to %s, but integration %s reads %s", conn.ID, conn.Provider, in.Name, in.Provider)
 		}
 	case group != "":
+		if err := api.CheckGroup(ctx, group); err != nil {
+			return err
+		}
 		cs, err := h.svc.cfg.Store.ListConnections(ctx, in.ProjectID, runtime.ConnectionFilter{Provider: in.Provider, GroupRef: group})
 		if err != nil {
 			return err

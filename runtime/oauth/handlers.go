@@ -33,6 +33,10 @@ type ConnectConfig struct {
 	// manifest.Scopes of their latest revisions). Nil requests only the
 	// provider app's scopes.
 	Scopes func(ctx context.Context, projectID, provider string) ([]string, error)
+	// Authorize, when set, may refuse the body's groupRef and consumerRef
+	// for the request's credentials (a front-end JWT acts for one group and
+	// consumer); its error is written as it is.
+	Authorize func(r *http.Request, groupRef, consumerRef string) error
 	// Error writes an error answer; nil writes application/problem+json
 	// with the status of the error's code.
 	Error func(w http.ResponseWriter, r *http.Request, err error)
@@ -81,6 +85,12 @@ func (s *Service) ConnectHandler(cc ConnectConfig) http.HandlerFunc {
 		for _, f := range []struct{ name, v string }{{"projectIdOrName", b.ProjectIDOrName}, {"provider", b.Provider}, {"groupRef", b.GroupRef}, {"consumerRef", b.ConsumerRef}} {
 			if f.v == "" {
 				writeErr(w, r, fmt.Errorf("%w: %w", ErrBadRequest, runtime.Errorf(runtime.EINVALID, "%s is required", f.name)))
+				return
+			}
+		}
+		if cc.Authorize != nil {
+			if err := cc.Authorize(r, b.GroupRef, b.ConsumerRef); err != nil {
+				writeErr(w, r, err)
 				return
 			}
 		}

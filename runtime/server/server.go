@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,10 @@ type Config struct {
 	// only a connection ID or an error); set it (https://app.example.com)
 	// so no other page that opened the popup receives it.
 	OpenerOrigin string
+	// CORSOrigins are the origins (scheme://host[:port], or "*") whose
+	// pages may call the API, such as the builder's application embedding
+	// @amp-labs/react (api.Options.CORSOrigins). Empty allows any origin.
+	CORSOrigins []string
 	// Extensions add routes next to the management API, behind its
 	// authentication (api.Route.Auth). Each is called once by New with the
 	// wiring (store, sealer, API, OAuth service). The OAuth routes
@@ -156,7 +161,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.OAuthHTTPClient = &http.Client{Timeout: OAuthHTTPTimeout}
 	}
 	if err := checkOrigin(cfg.OpenerOrigin); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("opener %w", err)
+	}
+	for _, o := range cfg.CORSOrigins {
+		if err := checkOrigin(o); err != nil || o == "" {
+			return nil, fmt.Errorf("CORS %w", cmp.Or(err, errors.New(`origin "": want "*" or scheme://host[:port]`)))
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
@@ -204,7 +214,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	s.oauth = svc
-	a := api.New(api.Options{Store: store, Sealer: sealer, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc})
+	a := api.New(api.Options{Store: store, Sealer: sealer, Logger: cfg.Logger, DevMode: cfg.DevMode, OAuth: svc,
+		PublicURL: publicURL, CORSOrigins: cfg.CORSOrigins})
 	a.AddRoutes(oauthRoutes(a, svc)...)
 	// Introspection describes customers' schemas through their connections:
 	// object metadata and hydrated revisions for the installation UI.
@@ -374,7 +385,8 @@ func sampleError(conn *runtime.Connection, object string, err error) error {
 // API key (the project in its body), the callback without one (the state is
 // the credential).
 func oauthRoutes(a *api.API, svc *oauth.Service) []api.Route {
-	connect := svc.ConnectHandler(oauth.ConnectConfig{Project: a.ProjectIDFor, Scopes: a.ProviderScopes, Error: a.WriteError})
+	connect := svc.ConnectHandler(oauth.ConnectConfig{Project: a.ProjectIDFor, Scopes: a.ProviderScopes, Error: a.WriteError,
+		Authorize: api.AuthorizeConnect})
 	return []api.Route{
 		// The embedded UI starts connections with its frontend key.
 		{Method: http.MethodPost, Path: "/v1/oauth-connect", Auth: api.AuthKey, Scope: api.ScopeFrontend, Handler: connect},
@@ -418,7 +430,7 @@ func checkOrigin(origin string) error {
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("opener origin %q: want \"*\" or scheme://host[:port]", origin)
+		return fmt.Errorf("origin %q: want \"*\" or scheme://host[:port]", origin)
 	}
 	return nil
 }
@@ -597,7 +609,7 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// sweep deletes expired OAuth states, and the Write API's expired
+// sweep deletes expired OAuth states and deploy uploads, and the Write API's expired
 // idempotency records and echoes, at start and then every interval, until
 // ctx is done.
 func (s *Server) sweep(ctx context.Context, interval time.Duration) {
@@ -611,6 +623,11 @@ func (s *Server) sweep(ctx context.Context, interval time.Duration) {
 			s.log.Warn("sweep expired OAuth states", "err", err)
 		case n > 0:
 			s.log.Info("swept expired OAuth states", "count", n)
+		}
+		if n, err := s.store.DeleteExpiredUploads(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep expired deploy uploads", "err", err)
+		} else if n > 0 {
+			s.log.Info("swept expired deploy uploads", "count", n)
 		}
 		if ws != nil {
 			n, err := ws.DeleteExpiredWriteState(ctx, time.Now())

@@ -28,6 +28,8 @@ func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
 		{"Connection", connectionTests},
 		{"Destination", destinationTests},
 		{"APIKey", apiKeyTests},
+		{"JWTKey", jwtKeyTests},
+		{"Upload", uploadTests},
 		{"OAuthState", oauthStateTests},
 		{"Operation", operationTests},
 		{"ReadState", readStateTests},
