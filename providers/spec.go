@@ -184,6 +184,10 @@ type Input struct {
 	Name        string
 	DisplayName string
 	Prompt      string
+	// Optional inputs have a default (Salesforce's login host is
+	// production): connect UIs do not ask for them, and a connection made
+	// without one is complete.
+	Optional bool
 }
 
 // Scope is one OAuth scope and the reason amp asks for it.

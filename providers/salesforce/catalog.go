@@ -113,7 +113,7 @@ var spec = &providers.Spec{
 		// The login host: empty or "production" for login.salesforce.com,
 		// "sandbox" for test.salesforce.com, or a My Domain host such as
 		// acme.my.salesforce.com (see OAuthConfig).
-		Inputs: []providers.Input{{Name: InputLoginHost, DisplayName: "Login host",
+		Inputs: []providers.Input{{Name: InputLoginHost, DisplayName: "Login host", Optional: true,
 			Prompt: "production, sandbox, or your My Domain host (acme.my.salesforce.com); empty means production"}},
 	},
 	Scopes: providers.ScopeRules{

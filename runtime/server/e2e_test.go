@@ -300,6 +300,22 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("dynamics connection has org URL %q", v)
 	}
 
+	// @amp-labs/react patches the connection with its whole providerMetadata
+	// plus the input it asked for: unchanged token entries are accepted, a
+	// changed one is not.
+	sf := conns[salesforce.Name]
+	md := map[string]any{}
+	for k, v := range sf.ProviderMetadata {
+		md[k] = map[string]string{"value": v.Value, "source": v.Source}
+	}
+	md["loginHost"] = map[string]string{"value": "production", "source": "input"}
+	patch := map[string]any{"updateMask": []string{"providerMetadata"}, "connection": map[string]any{"providerMetadata": md}}
+	l.must(200, "PATCH", proj+"/connections/"+sf.ID, patch, nil)
+	md["instance_url"] = map[string]string{"value": "https://elsewhere.example", "source": "token"}
+	if status, b, _ := l.call("PATCH", proj+"/connections/"+sf.ID, patch); status != 400 || !strings.Contains(string(b), "instance_url") {
+		t.Errorf("PATCH changing the token's instance_url = %d %s, want 400 naming it", status, b)
+	}
+
 	// A reused state is refused, and makes no second connection.
 	status, b, _ := l.call("GET", strings.TrimPrefix(callbacks[0], l.base), nil)
 	if status != 400 || !strings.Contains(string(b), "AUTHORIZATION_FAILED") {
@@ -381,7 +397,6 @@ func TestEndToEnd(t *testing.T) {
 
 	// A connection in use cannot be deleted; the answer names the
 	// installation.
-	sf := conns[salesforce.Name]
 	status, b, _ = l.call("DELETE", proj+"/connections/"+sf.ID, nil)
 	if status != 409 || !strings.Contains(string(b), installs[salesforce.Name].ID) {
 		t.Errorf("delete a connection in use = %d %s", status, b)
