@@ -24,6 +24,11 @@ lint: ## gofmt and go vet
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+.PHONY: test-browser
+test-browser: ## drive examples/react-embed in headless Chromium against a runtime and the fake Salesforce (needs node, npm, chromium)
+	cd examples/react-embed && npm ci --no-audit --no-fund
+	$(GO) test -tags browser -count=1 -v ./examples/react-embed/e2e/
+
 .PHONY: golden/update
 golden/update: ## rewrite golden files (diagnostics, diffs, CLI scripts); review the diff before committing
 	$(GO) test ./manifest/ ./cmd/amp/ -update
