@@ -541,6 +541,7 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 		sp.add(b)
 		j.cp.Delivered++
 	}
+	j.pruneRecent()
 	j.cp.Pages++
 	j.cp.Cursor = page.NextCursor
 	if page.Checkpoint != "" {
@@ -652,8 +653,10 @@ func (j *job) track(rec *providers.Record) {
 		return
 	}
 	if rec.ModifiedAt.After(j.cp.MaxModified) {
+		// Records that fell out of the window are pruned once a page
+		// (commit), not here: an ordered read moves the watermark on
+		// nearly every record.
 		j.cp.MaxModified = rec.ModifiedAt
-		j.pruneRecent()
 	}
 	if rec.ModifiedAt.After(j.cp.MaxModified.Add(-j.e.cfg.Overlap)) {
 		if j.cp.Recent == nil {
@@ -665,6 +668,8 @@ func (j *job) track(rec *providers.Record) {
 	}
 }
 
+// pruneRecent drops the remembered records older than the overlap window
+// below the watermark.
 func (j *job) pruneRecent() {
 	floor := j.cp.MaxModified.Add(-j.e.cfg.Overlap).UnixMilli()
 	for id, ms := range j.cp.Recent {
