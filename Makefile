@@ -2,6 +2,7 @@
 GO       ?= go
 BIN      ?= bin/amp
 FUZZTIME ?= 60s
+BENCH_LATENCY ?= 100ms
 
 .DEFAULT_GOAL := help
 
@@ -34,9 +35,10 @@ golden/update: ## rewrite golden files (diagnostics, diffs, CLI scripts); review
 	$(GO) test ./manifest/ ./cmd/amp/ -update
 
 .PHONY: bench
-bench: ## run the benchmarks: manifest validation, connectors, mapping, outbox, delivery, 100k/1M-record backfills, 10k async writes
+bench: ## run the benchmarks, then the provider-ceiling bench (fakes at BENCH_LATENCY, default 100ms; see BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./manifest/ ./providers/... ./runtime/mapping/ ./runtime/sqlite/ ./runtime/delivery/
 	$(GO) test -run '^$$' -bench 'BenchmarkBackfill|BenchmarkWriteAsync10k' -benchtime 1x ./runtime/server/
+	$(GO) run ./bench -latency $(BENCH_LATENCY) -out bench/results.json
 
 .PHONY: fuzz
 fuzz: ## fuzz Load+Validate for FUZZTIME (default 60s)

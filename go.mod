@@ -2,9 +2,12 @@ module github.com/ampforge/amp
 
 go 1.26.0
 
-// The example's npm dependencies hold Go files of their own (flatted ships
-// one); ./... must not build them.
-ignore ./examples/react-embed/node_modules
+// npm dependencies can hold Go files of their own (flatted ships one);
+// ./... must not build them.
+ignore (
+	./bench/baseline/node_modules
+	./examples/react-embed/node_modules
+)
 
 require (
 	github.com/chromedp/cdproto v0.159.0

@@ -611,8 +611,8 @@ func TestDestinationDisabledAfterFailures(t *testing.T) {
 //
 // The fake applies HubSpot's real limit, 100 requests per 10 seconds. The
 // engine reads one page at a time, each sent after the previous answer, so
-// pacing at 90% of the rate keeps any window at about 91 requests: below 100
-// however late the answers come.
+// pacing at 97% of the rate (engine.DefaultRateShare) keeps any window at
+// about 98 requests: below 100 however late the answers come.
 func TestRateLimitHubSpotPacing(t *testing.T) {
 	t.Parallel()
 	// HubSpot's real burst limit: 100 requests per 10 seconds.
