@@ -16,11 +16,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/ampforge/amp/runtime/delivery"
+	"github.com/ampforge/amp/runtime/delivery/receiver"
 	"github.com/ampforge/amp/runtime/engine"
 	"github.com/ampforge/amp/runtime/scheduler"
 	"github.com/ampforge/amp/runtime/server"
@@ -38,35 +36,6 @@ type runResult struct {
 
 const project = "/v1/projects/default"
 
-// countingReceiver counts delivered records, once per webhook-id, without
-// keeping them: the runtime's memory is measured, not the receiver's.
-type countingReceiver struct {
-	records, messages atomic.Int64
-	mu                sync.Mutex
-	seen              map[string]bool
-}
-
-func (c *countingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var m struct {
-		ResultInfo struct{ NumRecords int64 } `json:"resultInfo"`
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil || json.Unmarshal(body, &m) != nil {
-		http.Error(w, "bad body", http.StatusBadRequest)
-		return
-	}
-	id := r.Header.Get(delivery.HeaderID)
-	c.mu.Lock()
-	repeat := c.seen[id]
-	c.seen[id] = true
-	c.mu.Unlock()
-	if !repeat {
-		c.records.Add(m.ResultInfo.NumRecords)
-		c.messages.Add(1)
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // runRuntimeChild runs the runtime in this process against the fake at
 // spec.FakeURL, installs the scenario's integration, and measures the
 // backfill from the installation's creation until the receiver counted
@@ -78,7 +47,7 @@ func runRuntimeChild(ctx context.Context, spec childSpec) (runResult, error) {
 		return runResult{}, fmt.Errorf("data folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	recv := &countingReceiver{seen: map[string]bool{}}
+	recv := receiver.NewCounter()
 	recvSrv := httptest.NewServer(recv)
 	defer recvSrv.Close()
 
@@ -184,13 +153,13 @@ func runRuntimeChild(ctx context.Context, spec childSpec) (runResult, error) {
 	}
 	want := int64(sc.Records)
 	last, lastChange := int64(0), time.Now()
-	for recv.records.Load() < want {
+	for recv.Records() < want {
 		select {
 		case <-ctx.Done():
 			return runResult{}, ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
-		if n := recv.records.Load(); n != last {
+		if n := recv.Records(); n != last {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) > 2*time.Minute {
@@ -202,7 +171,7 @@ func runRuntimeChild(ctx context.Context, spec childSpec) (runResult, error) {
 	if err != nil {
 		return runResult{}, err
 	}
-	return runResult{Records: recv.records.Load(), Seconds: elapsed.Seconds(), Messages: recv.messages.Load(), PeakRSSMB: rss}, nil
+	return runResult{Records: recv.Records(), Seconds: elapsed.Seconds(), Messages: recv.Messages(), PeakRSSMB: rss}, nil
 }
 
 func connectionBody(sc scenario, spec childSpec) map[string]any {

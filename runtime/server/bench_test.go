@@ -16,8 +16,6 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/ampforge/amp/providers/fakekit"
 	sffake "github.com/ampforge/amp/providers/salesforce/fake"
 	"github.com/ampforge/amp/runtime/delivery"
+	"github.com/ampforge/amp/runtime/delivery/receiver"
 	"github.com/ampforge/amp/runtime/engine"
 	"github.com/ampforge/amp/runtime/scheduler"
 	"github.com/ampforge/amp/runtime/server"
@@ -98,36 +97,6 @@ func startFakeProcess(b *testing.B, records int) (url, access, refresh string, s
 	}
 }
 
-// countingReceiver counts delivered records without keeping them, so the
-// benchmark measures amp's memory, not the receiver's.
-type countingReceiver struct {
-	records  atomic.Int64
-	messages atomic.Int64
-	mu       sync.Mutex
-	seen     map[string]bool
-}
-
-func (c *countingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var m struct {
-		ResultInfo struct{ NumRecords int64 } `json:"resultInfo"`
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil || json.Unmarshal(body, &m) != nil {
-		http.Error(w, "bad body", http.StatusBadRequest)
-		return
-	}
-	id := r.Header.Get(delivery.HeaderID)
-	c.mu.Lock()
-	repeat := c.seen[id]
-	c.seen[id] = true
-	c.mu.Unlock()
-	if !repeat {
-		c.records.Add(m.ResultInfo.NumRecords)
-		c.messages.Add(1)
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // peakHeap samples the live heap until stop and returns its peak.
 func peakHeap(stop <-chan struct{}) <-chan uint64 {
 	out := make(chan uint64, 1)
@@ -168,7 +137,7 @@ func benchBackfill(b *testing.B, n int) {
 	b.StopTimer()
 	fakeURL, access, refresh, stopFake := startFakeProcess(b, n)
 	defer stopFake()
-	recv := &countingReceiver{seen: map[string]bool{}}
+	recv := receiver.NewCounter()
 	recvSrv := httptest.NewServer(recv)
 	defer recvSrv.Close()
 	bs := startBenchServer(b, "salesforce", fakeURL, recvSrv.URL, fmt.Sprintf(salesforceAccounts, "fullHistory: true"), nil, access, refresh)
@@ -183,10 +152,10 @@ func benchBackfill(b *testing.B, n int) {
 		"config": map[string]any{"content": map[string]any{"provider": "salesforce", "read": map[string]any{"objects": map[string]any{
 			"account": map[string]any{"objectName": "account", "selectedFieldMappings": map[string]string{"country": "billingcountry"}}}}}},
 	}, nil)
-	for recv.records.Load() < int64(n) {
+	for recv.Records() < int64(n) {
 		time.Sleep(20 * time.Millisecond)
 		if time.Since(start) > 20*time.Minute {
-			b.Fatalf("after 20 minutes %d of %d records arrived", recv.records.Load(), n)
+			b.Fatalf("after 20 minutes %d of %d records arrived", recv.Records(), n)
 		}
 	}
 	b.StopTimer()
@@ -198,7 +167,7 @@ func benchBackfill(b *testing.B, n int) {
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "records/s")
 	b.ReportMetric(float64(p)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(ru.Maxrss)/1024, "max-rss-MB")
-	b.ReportMetric(float64(recv.messages.Load()), "messages")
+	b.ReportMetric(float64(recv.Messages()), "messages")
 }
 
 // benchServer is a server run for one benchmark iteration, with the fake
