@@ -15,6 +15,7 @@ import (
 	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/providers/dynamics/fake"
 	"github.com/ampforge/amp/providers/fakekit"
+	"github.com/ampforge/amp/providers/providertest"
 )
 
 // counting counts the requests that reach the transport it wraps.
@@ -38,35 +39,6 @@ func countRequests(f *fixture) *counting {
 	hc.Transport = c
 	f.client.http = &hc
 	return c
-}
-
-// readByID reads the whole table with fields and returns its rows by id.
-func readByID(t *testing.T, c *Client, object string, fields []string) map[string]providers.Record {
-	t.Helper()
-	out := map[string]providers.Record{}
-	req := providers.ReadRequest{Object: object, Fields: fields}
-	for {
-		page, err := c.Read(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page.Records {
-			out[r.ID] = r
-		}
-		if page.Done {
-			return out
-		}
-		req.Cursor = page.NextCursor
-	}
-}
-
-func sortedIDs(recs []providers.Record) []string {
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 func TestGetRecords(t *testing.T) {
@@ -100,10 +72,10 @@ func TestGetRecords(t *testing.T) {
 			if n := calls.n.Load() - before; n != tc.calls {
 				t.Errorf("%d requests, want %d", n, tc.calls)
 			}
-			if got, want := sortedIDs(got), slices.Sorted(slices.Values(tc.want)); !slices.Equal(got, want) {
+			if got, want := providertest.SortedIDs(got), slices.Sorted(slices.Values(tc.want)); !slices.Equal(got, want) {
 				t.Fatalf("ids %v, want %v", got, want)
 			}
-			read := readByID(t, f.client, "accounts", tc.fields)
+			read := providertest.ReadAllByID(t, f.client, "accounts", tc.fields)
 			for _, rec := range got {
 				r := read[rec.ID]
 				if !reflect.DeepEqual(rec.Fields, r.Fields) || !rec.ModifiedAt.Equal(r.ModifiedAt) || rec.ModifiedAt.IsZero() || rec.Deleted || len(rec.Raw) == 0 {
@@ -169,8 +141,8 @@ func TestGetRecordsRefreshes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after ExpireTokens: %v", err)
 	}
-	if !slices.Equal(sortedIDs(got), slices.Sorted(slices.Values(ids))) {
-		t.Errorf("records %v, want %v", sortedIDs(got), ids)
+	if !slices.Equal(providertest.SortedIDs(got), slices.Sorted(slices.Values(ids))) {
+		t.Errorf("records %v, want %v", providertest.SortedIDs(got), ids)
 	}
 }
 

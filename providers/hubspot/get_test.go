@@ -12,6 +12,7 @@ import (
 	"github.com/ampforge/amp/providers"
 	"github.com/ampforge/amp/providers/hubspot"
 	"github.com/ampforge/amp/providers/hubspot/fake"
+	"github.com/ampforge/amp/providers/providertest"
 )
 
 // countCalls returns an OnQuota that counts the fake's answers to data
@@ -22,32 +23,6 @@ func countCalls(n *atomic.Int64) func(providers.Quota) {
 			n.Add(1)
 		}
 	}
-}
-
-// listAll reads the whole object with fields and returns its records by id.
-func listAll(t *testing.T, c *hubspot.Client, object string, fields []string) map[string]providers.Record {
-	t.Helper()
-	out := map[string]providers.Record{}
-	req := providers.ReadRequest{Object: object, Fields: fields}
-	for {
-		page, err := c.Read(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page.Records {
-			out[r.ID] = r
-		}
-		if page.Done {
-			return out
-		}
-		req.Cursor = page.NextCursor
-	}
-}
-
-func sortedIDs(recs []providers.Record) []string {
-	ids := recordIDs(recs)
-	slices.Sort(ids)
-	return ids
 }
 
 func TestGetRecords(t *testing.T) {
@@ -81,10 +56,10 @@ func TestGetRecords(t *testing.T) {
 			if n := calls.Load() - before; n != tc.calls {
 				t.Errorf("%d requests, want %d", n, tc.calls)
 			}
-			if ids, want := sortedIDs(got), slices.Sorted(slices.Values(tc.want)); !slices.Equal(ids, want) {
+			if ids, want := providertest.SortedIDs(got), slices.Sorted(slices.Values(tc.want)); !slices.Equal(ids, want) {
 				t.Fatalf("ids %v, want %v", ids, want)
 			}
-			read := listAll(t, s.conn, "contacts", tc.fields)
+			read := providertest.ReadAllByID(t, s.conn, "contacts", tc.fields)
 			for _, rec := range got {
 				r := read[rec.ID]
 				if !reflect.DeepEqual(rec.Fields, r.Fields) || !rec.ModifiedAt.Equal(r.ModifiedAt) || rec.ModifiedAt.IsZero() || rec.Deleted || len(rec.Raw) == 0 {
@@ -143,7 +118,7 @@ func TestGetRecordsRefreshes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after ExpireTokens: %v", err)
 	}
-	if !slices.Equal(sortedIDs(got), slices.Sorted(slices.Values(ids))) {
+	if !slices.Equal(providertest.SortedIDs(got), slices.Sorted(slices.Values(ids))) {
 		t.Errorf("records %v, want %v", recordIDs(got), ids)
 	}
 }

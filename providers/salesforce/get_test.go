@@ -9,36 +9,8 @@ import (
 	"testing"
 
 	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/providers/providertest"
 )
-
-// readAll reads the whole object with fields and returns its records by id.
-func readAll(t *testing.T, c *Client, object string, fields []string) map[string]providers.Record {
-	t.Helper()
-	out := map[string]providers.Record{}
-	req := providers.ReadRequest{Object: object, Fields: fields}
-	for {
-		page, err := c.Read(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page.Records {
-			out[r.ID] = r
-		}
-		if page.Done {
-			return out
-		}
-		req.Cursor = page.NextCursor
-	}
-}
-
-func recordIDs(recs []providers.Record) []string {
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	slices.Sort(ids)
-	return ids
-}
 
 func TestGetRecords(t *testing.T) {
 	t.Parallel()
@@ -67,11 +39,11 @@ func TestGetRecords(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := slices.Sorted(slices.Values(tc.want))
-			if ids := recordIDs(got); !slices.Equal(ids, want) {
+			if ids := providertest.SortedIDs(got); !slices.Equal(ids, want) {
 				t.Fatalf("ids %v, want %v", ids, want)
 			}
 			// Every record is the one Read returns for the same fields.
-			read := readAll(t, f.client, "account", tc.fields)
+			read := providertest.ReadAllByID(t, f.client, "account", tc.fields)
 			for _, rec := range got {
 				r := read[rec.ID]
 				if !reflect.DeepEqual(rec.Fields, r.Fields) || !rec.ModifiedAt.Equal(r.ModifiedAt) || rec.ModifiedAt.IsZero() || rec.Deleted || len(rec.Raw) == 0 {
@@ -138,8 +110,8 @@ func TestGetRecordsRefreshes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after ExpireTokens: %v", err)
 	}
-	if !slices.Equal(recordIDs(got), slices.Sorted(slices.Values(ids))) {
-		t.Errorf("records %v, want %v", recordIDs(got), ids)
+	if !slices.Equal(providertest.SortedIDs(got), slices.Sorted(slices.Values(ids))) {
+		t.Errorf("records %v, want %v", providertest.SortedIDs(got), ids)
 	}
 }
 
