@@ -54,6 +54,14 @@ func (a *API) patchObjectConfigContent(w http.ResponseWriter, r *http.Request) e
 			return badRequest("body", name+".value", fmt.Sprintf("%s.value is required for %s", name, c.Op))
 		}
 	}
+	// A JWT naming another group is refused before the lookup: after it, a
+	// group without an installation would answer 404 and one with an
+	// installation 403, telling the token which groups are installed.
+	if req.GroupRef != "" {
+		if err := CheckGroup(r.Context(), req.GroupRef); err != nil {
+			return err
+		}
+	}
 	integ, err := a.integration(r)
 	if err != nil {
 		return err

@@ -31,6 +31,9 @@ type env struct {
 	a       *api.API
 	h       http.Handler
 	samples atomic.Int32
+	// oauth is the service behind :oauth-update, for tests that mount
+	// oauth-connect as the server does.
+	oauth *oauth.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -54,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, store: store}
+	e := &env{t: t, dir: dir, store: store, oauth: svc}
 	e.a = api.New(api.Options{Store: store, Sealer: sealer, OAuth: svc})
 	e.a.SetSampler(func(context.Context, string, string, string, []string) error {
 		e.samples.Add(1)
