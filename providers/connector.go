@@ -182,6 +182,12 @@ type ReadRequest struct {
 	// changes by token rather than by time, it is what makes deletions
 	// exact; Since still bounds the records when it is empty.
 	Checkpoint string
+	// Ahead, when set, is called at most once, before Read returns, with
+	// the next page's cursor as soon as the response names it and before
+	// the page's records are decoded: the caller can have the next page
+	// on its way while this one decodes. It is a hint; the returned
+	// page's NextCursor is what counts. Connectors may ignore it.
+	Ahead func(cursor string)
 }
 
 // ReadPage is one page of records.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/providers/internal/jsonw"
 )
 
 // Reads.
@@ -222,8 +224,23 @@ func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*provider
 		return nil, err
 	}
 	defer done(resp)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: resp.StatusCode, Message: "reading the page failed", Err: err}
+	}
+	if req.Ahead != nil {
+		// @odata.nextLink follows the records; finding it first lets the
+		// caller ask for the next page while this one decodes. A cursor
+		// that decoding changes (a tracking read dropping a row) differs
+		// from the hint, and the caller drops the early request.
+		if link, ok := jsonw.PeekString(body, "@odata.nextLink", true); ok {
+			next := cur
+			next.link = relative(link)
+			req.Ahead(next.encode())
+		}
+	}
 	var p pageBody
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: resp.StatusCode, Message: "malformed page (truncated or invalid JSON)", Err: err}
 	}
 	out := &providers.ReadPage{Records: make([]providers.Record, 0, len(p.Value)), Total: -1}

@@ -82,23 +82,28 @@ func (f *Faults) Wrap(next http.Handler, resp Responses) http.Handler {
 		fail := !throttled && f.FailRate > 0 && f.rng.Float64() < f.FailRate
 		malformed := !throttled && !fail && f.MalformedRate > 0 && f.rng.Float64() < f.MalformedRate
 		f.mu.Unlock()
-		if f.Latency > 0 {
-			t := time.NewTimer(f.Latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
+		// The latency is the time to the response's first byte, as a
+		// provider's latency is: the fake's own work (querying its store,
+		// encoding a page) happens within it, not on top of it, so a
+		// client's throughput is bounded by the latency set and nothing
+		// else.
+		due := time.Now().Add(f.Latency)
+		switch {
+		case throttled, fail:
+			if !waitUntil(r, due) {
 				return
 			}
-		}
-		switch {
-		case throttled:
-			resp.RateLimited(w, r, retryAfter)
-		case fail:
-			resp.ServerError(w, r)
+			if throttled {
+				resp.RateLimited(w, r, retryAfter)
+			} else {
+				resp.ServerError(w, r)
+			}
 		case malformed:
 			rec := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 			next.ServeHTTP(rec, r)
+			if !waitUntil(r, due) {
+				return
+			}
 			for k, v := range rec.header {
 				w.Header()[k] = v
 			}
@@ -106,9 +111,64 @@ func (f *Faults) Wrap(next http.Handler, resp Responses) http.Handler {
 			w.WriteHeader(rec.status)
 			_, _ = w.Write(rec.body.Bytes()[:rec.body.Len()/2])
 		default:
-			next.ServeHTTP(w, r)
+			lw := &lateWriter{ResponseWriter: w, r: r, due: due}
+			next.ServeHTTP(lw, r)
+			lw.wait() // a response with no body is late too
 		}
 	})
+}
+
+// waitUntil waits until due; false if the client went away first.
+func waitUntil(r *http.Request, due time.Time) bool {
+	d := time.Until(due)
+	if d <= 0 {
+		return r.Context().Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// lateWriter holds a response's first byte until its due time.
+type lateWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	due     time.Time
+	started bool
+	gone    bool
+}
+
+func (l *lateWriter) wait() bool {
+	if !l.started {
+		l.started = true
+		l.gone = !waitUntil(l.r, l.due)
+	}
+	return !l.gone
+}
+
+func (l *lateWriter) WriteHeader(status int) {
+	if l.wait() {
+		l.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (l *lateWriter) Write(p []byte) (int, error) {
+	if !l.wait() {
+		return 0, l.r.Context().Err()
+	}
+	return l.ResponseWriter.Write(p)
+}
+
+// Flush passes streaming (Salesforce's bulk results) through.
+func (l *lateWriter) Flush() {
+	if f, ok := l.ResponseWriter.(http.Flusher); ok && l.wait() {
+		f.Flush()
+	}
 }
 
 type bufferedWriter struct {

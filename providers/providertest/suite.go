@@ -843,12 +843,20 @@ func readAll(ctx context.Context, r providers.Reader, req providers.ReadRequest,
 		if page > limit {
 			return recs, page - 1, fmt.Errorf("not Done after %d pages (%d records); the cursor never ends", limit, len(recs))
 		}
+		// A connector that hints the next cursor early (ReadRequest.Ahead)
+		// must hint at most once and, on a plain read, exactly the cursor
+		// it returns: the engine's read-ahead relies on it.
+		var hints []string
+		req.Ahead = func(c string) { hints = append(hints, c) }
 		p, err := r.Read(ctx, req)
 		if err != nil {
 			return recs, page, fmt.Errorf("page %d (cursor %q): %w", page, req.Cursor, err)
 		}
 		if p == nil {
 			return recs, page, fmt.Errorf("page %d: nil page and nil error", page)
+		}
+		if len(hints) > 1 || len(hints) == 1 && hints[0] != p.NextCursor {
+			return recs, page, fmt.Errorf("page %d: Ahead hinted %q, but the page's NextCursor is %q", page, hints, p.NextCursor)
 		}
 		for i, rec := range p.Records {
 			if err := checkRecord(rec, req); err != nil {

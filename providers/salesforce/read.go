@@ -119,6 +119,13 @@ func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*provider
 	if err != nil {
 		return nil, transportError(ctx, what, err)
 	}
+	if req.Ahead != nil {
+		// nextRecordsUrl precedes the records: the caller can ask for the
+		// next page while this one decodes.
+		if next, ok := jsonw.PeekString(body, "nextRecordsUrl", false); ok && strings.HasPrefix(next, "/services/data/") {
+			req.Ahead(next)
+		}
+	}
 	return decodePage(body, req.IncludeDeleted)
 }
 

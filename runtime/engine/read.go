@@ -353,7 +353,12 @@ func (j *job) start() {
 	}
 }
 
-// read reads pages until the end.
+// read reads pages until the end. Pages are read ahead of the commit: a
+// page costs a provider round trip, decoding and a database commit, and
+// only the round trips of one cursor are inherently in sequence. The next
+// page is requested while the current one decodes (where the connector
+// names the next cursor early, ReadRequest.Ahead) or else while it
+// commits.
 func (j *job) read(ctx context.Context) error {
 	if j.op.ReadType == runtime.ReadBackfill && !j.op.Until.IsZero() && !j.op.Since.Before(j.op.Until) {
 		// No backfill (an empty window): nothing to read, and the first
@@ -361,13 +366,34 @@ func (j *job) read(ctx context.Context) error {
 		j.cp.MaxModified = j.op.Until
 		return nil
 	}
+	var chain *readChain
+	var ahead *prefetch
+	defer func() { ahead.stop() }()
 	for {
-		if reason := j.pacer.overBudget(); reason != "" {
+		var page *providers.ReadPage
+		var tried error
+		if ahead != nil {
+			page, tried = ahead.take(chain)
+			next := ahead.following()
+			if tried != nil || page.Done || next == nil || next.cursor != page.NextCursor {
+				next.stop()
+				next = nil
+			}
+			ahead = next
+		} else if reason := j.pacer.overBudget(); reason != "" {
 			return &release{after: j.e.cfg.BudgetRetry, reason: reason}
 		}
-		page, err := j.fetch(ctx)
-		if err != nil {
-			return err
+		if tried != nil || page == nil {
+			// The ordinary path, with no read-ahead running: fetch may
+			// move the read's bounds (restartFromMax).
+			var err error
+			if page, err = j.fetch(ctx, tried); err != nil {
+				return err
+			}
+		}
+		if ahead == nil && !page.Done && page.NextCursor != "" && j.pacer.overBudget() == "" {
+			chain = &readChain{j: j, ctx: ctx, base: j.request(""), bulk: j.cp.Bulk, slots: make(chan struct{}, readAhead)}
+			ahead = chain.start(page.NextCursor)
 		}
 		if err := j.commit(ctx, page); err != nil {
 			return err
@@ -378,21 +404,132 @@ func (j *job) read(ctx context.Context) error {
 	}
 }
 
-// fetch reads the next page, retrying what can be retried.
-func (j *job) fetch(ctx context.Context) (*providers.ReadPage, error) {
-	req := providers.ReadRequest{
-		Object: j.op.ObjectName, Fields: j.fields, Since: j.cp.Since, Until: j.cp.Until, Cursor: j.cp.Cursor,
+// readAhead is how many pages may be fetched ahead of the page being
+// committed: enough to keep one request in flight while a page decodes and
+// another commits, and a bound on memory when commits are slower than the
+// provider.
+const readAhead = 2
+
+// readChain is one run of read-ahead: the request its pages share (fixed
+// when it starts, so nothing in it reads the job while the job commits)
+// and the slots that bound it.
+type readChain struct {
+	j     *job
+	ctx   context.Context
+	base  providers.ReadRequest
+	bulk  string
+	slots chan struct{}
+}
+
+// prefetch is a page being read ahead, in its own goroutine. It makes one
+// attempt and touches nothing of the job but the connection's pacer; a
+// failed attempt goes to fetch as its first, which classifies, logs and
+// retries it as if it had made it.
+type prefetch struct {
+	cursor string
+	cancel context.CancelFunc
+	done   chan struct{}
+	slot   bool
+	page   *providers.ReadPage
+	err    error
+
+	mu   sync.Mutex
+	next *prefetch // started as soon as this page's response named its cursor
+}
+
+// start reads the page at cursor ahead.
+func (c *readChain) start(cursor string) *prefetch {
+	ctx, cancel := context.WithCancel(c.ctx)
+	p := &prefetch{cursor: cursor, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		select {
+		case c.slots <- struct{}{}:
+			p.slot = true
+		case <-ctx.Done():
+			p.err = ctx.Err()
+			return
+		}
+		if p.err = c.j.pacer.wait(ctx, c.j.now); p.err != nil {
+			return
+		}
+		req := c.base
+		req.Cursor = cursor
+		req.Ahead = func(next string) { p.follow(c, next) }
+		p.page, p.err = c.j.readAt(ctx, req, c.bulk)
+	}()
+	return p
+}
+
+// follow starts the page after p (called by the connector, within p's
+// read), unless the connection used its daily share: the read loop then
+// stops before the next page as it would without read-ahead.
+func (p *prefetch) follow(c *readChain, cursor string) {
+	if cursor == "" || c.j.pacer.overBudget() != "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next == nil {
+		p.next = c.start(cursor)
+	}
+}
+
+// take waits for the page, or the error of its attempt, and frees its slot.
+func (p *prefetch) take(c *readChain) (*providers.ReadPage, error) {
+	<-p.done
+	p.cancel()
+	if p.slot {
+		p.slot = false
+		<-c.slots
+	}
+	return p.page, p.err
+}
+
+// following is the read-ahead p started for the page after it, if any;
+// final once p is done.
+func (p *prefetch) following() *prefetch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next
+}
+
+// stop abandons p and whatever it started (the read ended, or went another
+// way) and waits for their goroutines.
+func (p *prefetch) stop() {
+	for ; p != nil; p = p.following() {
+		p.cancel()
+		<-p.done
+	}
+}
+
+// request is the read request for the page at cursor.
+func (j *job) request(cursor string) providers.ReadRequest {
+	return providers.ReadRequest{
+		Object: j.op.ObjectName, Fields: j.fields, Since: j.cp.Since, Until: j.cp.Until, Cursor: cursor,
 		PageSize: j.e.cfg.PageSize, IncludeDeleted: j.cp.IncludeDeleted, Checkpoint: j.cp.Delta,
 	}
+}
+
+// fetch reads the next page, retrying what can be retried. tried is the
+// error of an attempt a prefetch already made for this page, if any: it
+// counts as the first.
+func (j *job) fetch(ctx context.Context, tried error) (*providers.ReadPage, error) {
+	req := j.request(j.cp.Cursor)
 	what := fmt.Sprintf("page %d of %s", j.cp.Pages+1, j.op.ObjectName)
 	throttles := 0
 	for attempt := 1; ; attempt++ {
-		if err := j.pacer.wait(ctx, j.now); err != nil {
-			return nil, err
-		}
-		page, err := j.readOnce(ctx, req)
-		if err == nil {
-			return page, nil
+		var page *providers.ReadPage
+		err := tried
+		if tried != nil {
+			tried = nil
+		} else {
+			if err := j.pacer.wait(ctx, j.now); err != nil {
+				return nil, err
+			}
+			if page, err = j.readOnce(ctx, req); err == nil {
+				return page, nil
+			}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -447,12 +584,9 @@ func (j *job) fetch(ctx context.Context) (*providers.ReadPage, error) {
 // readOnce makes one provider call for the next page: a REST page, or a
 // bulk chunk once a large backfill moved to the bulk API.
 func (j *job) readOnce(ctx context.Context, req providers.ReadRequest) (*providers.ReadPage, error) {
-	if j.cp.Bulk != "" {
-		return j.bulk.BulkReadChunk(ctx, j.cp.Bulk, j.cp.Cursor, j.e.cfg.PageSize)
-	}
-	page, err := j.reader.Read(ctx, req)
-	if err != nil {
-		return nil, err
+	page, err := j.readAt(ctx, req, j.cp.Bulk)
+	if err != nil || j.cp.Bulk != "" {
+		return page, err
 	}
 	if j.cp.Pages == 0 && req.Cursor == "" && page.Total >= 0 {
 		j.cp.Estimated = int64(page.Total)
@@ -470,6 +604,16 @@ func (j *job) readOnce(ctx context.Context, req providers.ReadRequest) (*provide
 		}
 	}
 	return page, nil
+}
+
+// readAt makes the provider call for one page and nothing else, so that a
+// prefetch can run it beside a commit: a bulk chunk when bulk names the
+// job, otherwise a REST page.
+func (j *job) readAt(ctx context.Context, req providers.ReadRequest, bulk string) (*providers.ReadPage, error) {
+	if bulk != "" {
+		return j.bulk.BulkReadChunk(ctx, bulk, req.Cursor, j.e.cfg.PageSize)
+	}
+	return j.reader.Read(ctx, req)
 }
 
 func (j *job) useBulk(first *providers.ReadPage) bool {

@@ -40,3 +40,26 @@ func isValidUTF8(s string) bool {
 	}
 	return true
 }
+
+func TestPeekString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, doc, key string
+		last           bool
+		want           string
+		ok             bool
+	}{
+		{"first", `{"done":false,"nextRecordsUrl":"/q/01g-2000","records":[{"nextRecordsUrl":"x"}]}`, "nextRecordsUrl", false, "/q/01g-2000", true},
+		{"last", `{"value":[{"@odata.nextLink":"inner"}],"@odata.nextLink" : "https://x/a?$skiptoken=1"}`, "@odata.nextLink", true, "https://x/a?$skiptoken=1", true},
+		{"escaped", `{"k":"a\"b\\c\/d\u0026e"}`, "k", false, `a"b\c/d&e`, true},
+		{"null", `{"nextRecordsUrl":null}`, "nextRecordsUrl", false, "", false},
+		{"absent", `{"done":true}`, "nextRecordsUrl", false, "", false},
+		{"truncated", `{"k":"abc`, "k", false, "", false},
+		{"key inside a string value", `{"v":"\"k\":\"no\""}`, "k", false, "", false},
+	} {
+		got, ok := PeekString([]byte(tc.doc), tc.key, tc.last)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: PeekString = %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
