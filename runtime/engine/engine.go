@@ -91,6 +91,12 @@ type Config struct {
 	// to catch changes that became visible late; records already
 	// delivered are skipped.
 	Overlap time.Duration
+	// MaxRecent caps how many records within Overlap of the watermark a
+	// read remembers to skip next time. Past it, the newest are kept and
+	// the next read starts after the newest one forgotten instead of a
+	// full Overlap back: a mass update is not delivered twice, at the cost
+	// of a shorter overlap for that one read.
+	MaxRecent int
 	// RateShare is the share of a provider's short-window rate the engine
 	// uses (default 0.97: against HubSpot's rolling 10-second window, 0.97
 	// and 0.98 of 100 and 190 requests drew no 429 where 1.0 did; see
@@ -135,6 +141,7 @@ func New(cfg Config) (*Engine, error) {
 	def(&cfg.MaxMessageBytes, DefaultMaxMessageBytes)
 	def(&cfg.PageAttempts, DefaultPageAttempts)
 	def(&cfg.OperationTries, DefaultOperationTries)
+	def(&cfg.MaxRecent, DefaultMaxRecentWindow)
 	if cfg.BulkThreshold == 0 {
 		cfg.BulkThreshold = DefaultBulkThreshold
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,10 @@ type checkpoint struct {
 	// Recent holds the records read within Overlap of MaxModified (id ->
 	// modified, unix ms): the next incremental read skips them.
 	Recent map[string]int64 `json:"recent,omitzero"`
+	// RecentFloor (unix ms) is set when Recent overflowed: records
+	// modified at or before it were read but not all remembered, so the
+	// next incremental read starts after it.
+	RecentFloor int64 `json:"recentFloor,omitzero"`
 	// NewDelta is the provider's change-tracking token from the last page.
 	NewDelta string `json:"newDelta,omitzero"`
 }
@@ -49,7 +54,9 @@ type checkpoint struct {
 // syncState is ReadState.Sync.
 type syncState struct {
 	Recent map[string]int64 `json:"recent,omitzero"`
-	Delta  string           `json:"delta,omitzero"`
+	// Floor is the last read's RecentFloor.
+	Floor int64  `json:"floor,omitzero"`
+	Delta string `json:"delta,omitzero"`
 }
 
 // job is one claimed operation being run.
@@ -343,6 +350,15 @@ func (j *job) start() {
 		j.cp.IncludeDeleted = tombstones
 		if j.state != nil && !j.state.Watermark.IsZero() {
 			j.cp.Since = j.state.Watermark.Add(-j.e.cfg.Overlap)
+			var s syncState
+			if len(j.state.Sync) > 0 {
+				_ = json.Unmarshal(j.state.Sync, &s)
+			}
+			if floor := time.UnixMilli(s.Floor); s.Floor > 0 && floor.After(j.cp.Since) && !floor.After(j.state.Watermark) {
+				// The last read remembered only the records after floor
+				// (Config.MaxRecent): start there, Since being exclusive.
+				j.cp.Since = floor
+			}
 		}
 	case runtime.ReadTriggered:
 		j.cp.IncludeDeleted = tombstones
@@ -802,18 +818,18 @@ func (j *job) track(rec *providers.Record) {
 		// nearly every record.
 		j.cp.MaxModified = rec.ModifiedAt
 	}
-	if rec.ModifiedAt.After(j.cp.MaxModified.Add(-j.e.cfg.Overlap)) {
+	if ms := rec.ModifiedAt.UnixMilli(); rec.ModifiedAt.After(j.cp.MaxModified.Add(-j.e.cfg.Overlap)) && ms > j.cp.RecentFloor {
 		if j.cp.Recent == nil {
 			j.cp.Recent = map[string]int64{}
 		}
-		if len(j.cp.Recent) < DefaultMaxRecentWindow {
-			j.cp.Recent[rec.ID] = rec.ModifiedAt.UnixMilli()
-		}
+		// Over the cap for at most a page: pruneRecent trims it.
+		j.cp.Recent[rec.ID] = ms
 	}
 }
 
 // pruneRecent drops the remembered records older than the overlap window
-// below the watermark.
+// below the watermark and, past Config.MaxRecent, the oldest of the rest:
+// the newest records are the ones the next read's overlap meets first.
 func (j *job) pruneRecent() {
 	floor := j.cp.MaxModified.Add(-j.e.cfg.Overlap).UnixMilli()
 	for id, ms := range j.cp.Recent {
@@ -821,6 +837,24 @@ func (j *job) pruneRecent() {
 			delete(j.cp.Recent, id)
 		}
 	}
+	if len(j.cp.Recent) <= j.e.cfg.MaxRecent {
+		return
+	}
+	// Keep only records modified after the (MaxRecent+1)-th newest time,
+	// so that every record at or before the new floor is forgotten alike
+	// (ties included) and the next read can start after it.
+	times := make([]int64, 0, len(j.cp.Recent))
+	for _, ms := range j.cp.Recent {
+		times = append(times, ms)
+	}
+	slices.Sort(times)
+	cut := times[len(times)-1-j.e.cfg.MaxRecent]
+	for id, ms := range j.cp.Recent {
+		if ms <= cut {
+			delete(j.cp.Recent, id)
+		}
+	}
+	j.cp.RecentFloor = max(j.cp.RecentFloor, cut)
 }
 
 // classify turns a provider error outside the page loop into the job's
@@ -1011,7 +1045,7 @@ func (j *job) stateUpdate() *runtime.ReadStateUpdate {
 	if delta == "" {
 		delta = j.cp.Delta
 	}
-	b, _ := json.Marshal(syncState{Recent: j.cp.Recent, Delta: delta})
+	b, _ := json.Marshal(syncState{Recent: j.cp.Recent, Floor: j.cp.RecentFloor, Delta: delta})
 	u := &runtime.ReadStateUpdate{Watermark: j.cp.MaxModified, Sync: b, BackfillDone: j.op.ReadType == runtime.ReadBackfill}
 	if u.Watermark.IsZero() && !j.cp.Since.IsZero() {
 		u.Watermark = j.cp.Since

@@ -155,6 +155,20 @@ type incrementalCase struct {
 
 var incrementalCases = []incrementalCase{
 	{"salesforce", func() syncSpec { return salesforceSpec(3000, "fullHistory: true") }, "account", "company"},
+	// A mass update: more records changed within the overlap than the
+	// engine remembers (MaxRecent). The second scheduled read must still
+	// deliver nothing, rather than the changes it forgot.
+	{"salesforce-mass-update", func() syncSpec {
+		spec := salesforceSpec(3000, "fullHistory: true")
+		prev := spec.engine
+		spec.engine = func(c *engine.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			c.MaxRecent = 100
+		}
+		return spec
+	}, "account", "company"},
 	{"hubspot", func() syncSpec {
 		return syncSpec{provider: "hubspot", fake: hsfake.New(hsfake.Options{Options: fakeOptions(3000)}),
 			manifest: `specVersion: 1.0.0
