@@ -25,10 +25,16 @@ const (
 	clientSecret = "amp-bench-secret"
 )
 
-// fakeServer is what the bench needs of a provider fake.
+// fakeServer is what the bench needs of a provider fake: serving, tokens,
+// and for the incremental scenarios changing records and the clock
+// (providertest.Fake's controls).
 type fakeServer interface {
 	http.Handler
 	Issue() (access, refresh string)
+	IDs(object string) []string
+	Touch(object, id string)
+	Now() time.Time
+	Advance(d time.Duration)
 }
 
 // newFake builds the scenario's fake with the provider's real limits unless
@@ -36,6 +42,12 @@ type fakeServer interface {
 func newFake(sc scenario, latency time.Duration) fakeServer {
 	opts := fakekit.Options{ClientID: clientID, ClientSecret: clientSecret, Records: sc.fakeRecords(), Latency: latency,
 		Limits: fakekit.Limits{Window: sc.Window, WindowPeriod: sc.WindowPeriod, Daily: sc.Daily}}
+	if sc.Kind == "incremental" {
+		// The fake's clock starts at the wall clock rather than at its
+		// fixed date, so records changed later are newer than the
+		// runtime's watermark (see touchHandler).
+		opts.Start = time.Now()
+	}
 	switch sc.Fake {
 	case "salesforce":
 		return salesforcefake.New(salesforcefake.Options{Options: opts})
@@ -106,18 +118,24 @@ func (s *statusRecorder) Flush() {
 func runFakeChild(ctx context.Context, spec childSpec) error {
 	sc := spec.Scenario
 	fake := newFake(sc, spec.Latency)
-	window := sc.WindowPeriod
-	if sc.RatePerSec > 0 && window == 0 {
-		window = 5 * time.Minute
-	}
-	h := &statsHandler{next: fake, window: window}
+	h := &statsHandler{next: fake, window: sc.statsWindow()}
+	touch := &touchHandler{fake: fake}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("fake: listen: %w", err)
 	}
 	access, refresh := fake.Issue()
 	fmt.Printf("listening http://%s %s %s\n", l.Addr(), access, refresh)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	// The bench's own control endpoint sits beside the provider's API, outside
+	// its stats.
+	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == touchPath {
+			touch.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: serve, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	// The parent closes stdin when it is done with the fake.

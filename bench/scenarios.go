@@ -9,8 +9,9 @@ import (
 // fake's limits, the engine's settings and what the ceiling is made of.
 type scenario struct {
 	Name string `json:"name"`
-	// Kind is "read" (a backfill, the default), "write" (asynchronous
-	// Write API batches) or "schedule".
+	// Kind is "read" (a backfill, the default), "incremental" (a
+	// scheduled read of the records changed after an empty backfill),
+	// "write" (asynchronous Write API batches) or "schedule".
 	Kind string `json:"kind,omitzero"`
 	// Provider is the catalog name (dynamicsCRM); Fake the fake's name.
 	Provider string `json:"provider"`
@@ -29,6 +30,10 @@ type scenario struct {
 	// requests per second the provider permits (zero: no short window).
 	PageRecords int     `json:"pageRecords"`
 	RatePerSec  float64 `json:"ratePerSec,omitzero"`
+	// RateWindow is the window the fake counts RatePerSec's limit in,
+	// after which a paced reader meets no 429 (zero: WindowPeriod, or five
+	// minutes when only RatePerSec is set).
+	RateWindow time.Duration `json:"rateWindow,omitzero"`
 	// TargetRatio is the issue's target share of the ceiling (zero: the
 	// scenario's target is not a ratio, see BENCHMARKS.md).
 	TargetRatio float64 `json:"targetRatio,omitzero"`
@@ -54,6 +59,20 @@ func (s scenario) ceiling(latency time.Duration) float64 {
 	return c
 }
 
+// statsWindow is the fake's first window: 429 answers after it count as
+// refused_429_after_first_window.
+func (s scenario) statsWindow() time.Duration {
+	switch {
+	case s.RateWindow > 0:
+		return s.RateWindow
+	case s.WindowPeriod > 0:
+		return s.WindowPeriod
+	case s.RatePerSec > 0:
+		return 5 * time.Minute
+	}
+	return 0
+}
+
 // Sizes are chosen so the whole run takes about ten minutes at 100 ms:
 // one Salesforce REST page is 2,000 records, so 1,000,000 records are 500
 // sequential pages (at least 50 s); HubSpot pages are 100 records at 10 or
@@ -73,6 +92,16 @@ var scenarios = []scenario{
 		Window: 100, WindowPeriod: 10 * time.Second, PageRecords: 100, RatePerSec: 10, TargetRatio: 0.95, Baseline: "@hubspot/api-client"},
 	{Name: "hubspot-190-per-10s", Provider: "hubspot", Fake: "hubspot", Records: 30_000,
 		Window: 190, WindowPeriod: 10 * time.Second, PageRecords: 100, RatePerSec: 19, TargetRatio: 0.95, Baseline: "@hubspot/api-client"},
+	// Incremental reads after an empty backfill (days: 0): every record
+	// of the fake changes, then the timed scheduled read delivers them.
+	// Salesforce: one SOQL cursor on SystemModstamp, 2,000 a page, 25
+	// pages. HubSpot: CRM search, 200 a page, re-anchored on every page
+	// so the read passes the 10,000-result cap of one query; search's
+	// own limit is 5 requests a second (the fake's real default).
+	{Name: "salesforce-incremental", Kind: "incremental", Provider: "salesforce", Fake: "salesforce", Records: 50_000,
+		PageRecords: 2000, TargetRatio: 0.9},
+	{Name: "hubspot-search-incremental", Kind: "incremental", Provider: "hubspot", Fake: "hubspot", Records: 30_000,
+		PageRecords: 200, RatePerSec: 5, RateWindow: time.Second, TargetRatio: 0.9},
 	// Dataverse: 6,000 requests per 5 minutes per user.
 	{Name: "dynamics-5000-per-page", Provider: "dynamicsCRM", Fake: "dynamics", Records: 200_000,
 		PageSize: 5000, PageRecords: 5000, RatePerSec: 20, TargetRatio: 0.9},
