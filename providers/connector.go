@@ -135,6 +135,16 @@ type ResumableBulkReader interface {
 	BulkReadChunk(ctx context.Context, jobID, locator string, maxRecords int) (*ReadPage, error)
 }
 
+// BulkAheadReader is a ResumableBulkReader that names the next chunk's
+// locator as soon as the response carries it, before the chunk is decoded
+// (ReadRequest.Ahead for bulk chunks): the caller can have the next chunk on
+// its way meanwhile.
+type BulkAheadReader interface {
+	// BulkReadChunkAhead is BulkReadChunk, calling ahead (at most once,
+	// before it returns) with the next chunk's locator when there is one.
+	BulkReadChunkAhead(ctx context.Context, jobID, locator string, maxRecords int, ahead func(locator string)) (*ReadPage, error)
+}
+
 // Writer writes batches of records.
 type Writer interface {
 	// Write applies req and returns one result per input record, in input

@@ -418,9 +418,20 @@ func checkResumableBulkRead(ctx context.Context, rb providers.ResumableBulkReade
 		if i > len(want)+1 {
 			return fmt.Errorf("BulkReadChunk: still not Done after %d chunks of %d", i, size)
 		}
-		page, err := rb.BulkReadChunk(ctx, job, locator, size)
+		var page *providers.ReadPage
+		var hints []string
+		if ba, ok := rb.(providers.BulkAheadReader); ok && i%2 == 1 {
+			// Every other chunk through the early-locator variant: the
+			// same chunk, and a hint equal to its NextCursor.
+			page, err = ba.BulkReadChunkAhead(ctx, job, locator, size, func(l string) { hints = append(hints, l) })
+		} else {
+			page, err = rb.BulkReadChunk(ctx, job, locator, size)
+		}
 		if err != nil {
 			return fmt.Errorf("BulkReadChunk %d: %w", i, err)
+		}
+		if len(hints) > 1 || len(hints) == 1 && hints[0] != page.NextCursor {
+			return fmt.Errorf("BulkReadChunkAhead %d: hinted %q, but the chunk's NextCursor is %q", i, hints, page.NextCursor)
 		}
 		if i == 1 {
 			second, secondAt = page.Records, locator

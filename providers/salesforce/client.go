@@ -61,6 +61,7 @@ var (
 	_ providers.RecordGetter        = (*Client)(nil)
 	_ providers.BulkReader          = (*Client)(nil)
 	_ providers.ResumableBulkReader = (*Client)(nil)
+	_ providers.BulkAheadReader     = (*Client)(nil)
 	_ providers.Writer              = (*Client)(nil)
 	_ providers.ConnectorProvider   = provider{}
 )

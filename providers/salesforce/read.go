@@ -281,7 +281,7 @@ func (c *Client) BulkRead(ctx context.Context, req providers.ReadRequest) iter.S
 		}
 		locator := ""
 		for {
-			next, more, err := c.bulkChunkRead(ctx, id, locator, c.bulkChunk, req.IncludeDeleted, yield)
+			next, more, err := c.bulkChunkRead(ctx, id, locator, c.bulkChunk, req.IncludeDeleted, nil, yield)
 			if err != nil {
 				yield(providers.Record{}, err)
 				return
@@ -339,6 +339,13 @@ func (c *Client) StartBulkRead(ctx context.Context, req providers.ReadRequest) (
 // jobID and locator are checked before any request (see checkJobID and
 // checkLocator); an unknown job is a KindNotFound error.
 func (c *Client) BulkReadChunk(ctx context.Context, jobID, locator string, maxRecords int) (*providers.ReadPage, error) {
+	return c.BulkReadChunkAhead(ctx, jobID, locator, maxRecords, nil)
+}
+
+// BulkReadChunkAhead is BulkReadChunk, calling ahead with the next chunk's
+// locator from the response's Sforce-Locator header, before the chunk's CSV
+// is read (providers.BulkAheadReader).
+func (c *Client) BulkReadChunkAhead(ctx context.Context, jobID, locator string, maxRecords int, ahead func(string)) (*providers.ReadPage, error) {
 	if err := checkJobID(jobID); err != nil {
 		return nil, err
 	}
@@ -348,7 +355,7 @@ func (c *Client) BulkReadChunk(ctx context.Context, jobID, locator string, maxRe
 		}
 	}
 	page := &providers.ReadPage{Total: -1}
-	next, _, err := c.bulkChunkRead(ctx, jobID, locator, maxRecords, true, func(r providers.Record, _ error) bool {
+	next, _, err := c.bulkChunkRead(ctx, jobID, locator, maxRecords, true, ahead, func(r providers.Record, _ error) bool {
 		page.Records = append(page.Records, r)
 		return true
 	})
@@ -437,7 +444,7 @@ func (c *Client) waitJob(ctx context.Context, kind, id string) (*jobInfo, error)
 // locator (empty after the last chunk) and whether to go on (false when
 // the chunk was the last or yield asked to stop). id and locator must have
 // passed checkJobID and checkLocator or come from Salesforce.
-func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, maxRecords int, includeDeleted bool, yield func(providers.Record, error) bool) (string, bool, error) {
+func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, maxRecords int, includeDeleted bool, ahead func(string), yield func(providers.Record, error) bool) (string, bool, error) {
 	q := url.Values{}
 	if maxRecords > 0 {
 		q.Set("maxRecords", strconv.Itoa(maxRecords))
@@ -468,6 +475,9 @@ func (c *Client) bulkChunkRead(ctx context.Context, id, locator string, maxRecor
 	} else if checkLocator(next) != nil {
 		return "", false, &providers.Error{Kind: providers.KindUnknown, Provider: Name, Status: resp.StatusCode,
 			Message: fmt.Sprintf("bulk results %s: Sforce-Locator %.80q is not a results locator", id, next)}
+	}
+	if ahead != nil && next != "" {
+		ahead(next)
 	}
 	more, err := streamCSV(resp.Body, includeDeleted, yield)
 	if err != nil {

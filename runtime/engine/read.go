@@ -627,6 +627,9 @@ func (j *job) readOnce(ctx context.Context, req providers.ReadRequest) (*provide
 // job, otherwise a REST page.
 func (j *job) readAt(ctx context.Context, req providers.ReadRequest, bulk string) (*providers.ReadPage, error) {
 	if bulk != "" {
+		if ba, ok := j.bulk.(providers.BulkAheadReader); ok && req.Ahead != nil {
+			return ba.BulkReadChunkAhead(ctx, bulk, req.Cursor, j.e.cfg.PageSize, req.Ahead)
+		}
 		return j.bulk.BulkReadChunk(ctx, bulk, req.Cursor, j.e.cfg.PageSize)
 	}
 	return j.reader.Read(ctx, req)
