@@ -107,3 +107,65 @@ func (s *splitter) messages(projectID, destinationID, operationID string, page i
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// recentSet is a checkpoint's records near the watermark (id -> modified,
+// unix ms). It is written with every page commit and can hold tens of
+// thousands of entries after a mass update, so it encodes itself: in map
+// order rather than encoding/json's sorted keys, which cost more than the
+// rest of the commit.
+type recentSet map[string]int64
+
+// MarshalJSON writes the set as a JSON object.
+func (r recentSet) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(r)*32)
+	b = append(b, '{')
+	for id, ms := range r {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		if plainJSONString(id) {
+			b = append(b, '"')
+			b = append(b, id...)
+			b = append(b, '"')
+		} else {
+			q, err := json.Marshal(id)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, q...)
+		}
+		b = append(b, ':')
+		b = strconv.AppendInt(b, ms, 10)
+	}
+	return append(b, '}'), nil
+}
+
+// plainJSONString reports whether s needs no escaping in a JSON string
+// (provider record ids nearly always).
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// encode is json.Marshal(cp) with the Recent set written directly:
+// encoding/json validates again whatever a MarshalJSON returns, which for a
+// large set costs twice the writing.
+func (cp *checkpoint) encode() ([]byte, error) {
+	c := *cp
+	c.Recent = nil
+	b, err := json.Marshal(&c)
+	if err != nil || len(cp.Recent) == 0 {
+		return b, err
+	}
+	set, err := cp.Recent.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b[:len(b)-1], `,"recent":`...)
+	b = append(b, set...)
+	return append(b, '}'), nil
+}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +122,46 @@ func TestIsEcho(t *testing.T) {
 	} {
 		if got := isEcho(tc.fingerprint, rec); got != tc.want {
 			t.Errorf("isEcho(%s) = %v, want %v", tc.fingerprint, got, tc.want)
+		}
+	}
+}
+
+func TestRecentSetRoundTrips(t *testing.T) {
+	t.Parallel()
+	for _, set := range []recentSet{
+		{},
+		{"001A": 1, "001B": 1_700_000_000_000},
+		{`quote"d`: 5, "back\\slash": 6, "ctl\x01": 7, "café": 8, "<&>": 9},
+	} {
+		cp := checkpoint{Recent: set, Pages: 3, Cursor: "next", MaxModified: time.UnixMilli(1_700_000_000_000).UTC(), RecentFloor: 4}
+		for _, enc := range []func() ([]byte, error){cp.encode, func() ([]byte, error) { return json.Marshal(&cp) }} {
+			b, err := enc()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got checkpoint
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			if !maps.Equal(got.Recent, set) || got.Pages != 3 || got.Cursor != "next" || !got.MaxModified.Equal(cp.MaxModified) || got.RecentFloor != 4 {
+				t.Errorf("%s decodes to %+v, want %+v", b, got, cp)
+			}
+		}
+	}
+}
+
+// BenchmarkCheckpointRecent encodes a checkpoint holding the engine's
+// default cap of records near the watermark, as every commit after a mass
+// update does.
+func BenchmarkCheckpointRecent(b *testing.B) {
+	cp := checkpoint{Recent: recentSet{}}
+	for i := range DefaultMaxRecentWindow {
+		cp.Recent[fmt.Sprintf("0015g00000%08d", i)] = 1_700_000_000_000 + int64(i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cp.encode(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -42,7 +42,7 @@ type checkpoint struct {
 	MaxModified time.Time `json:"maxModified,omitzero"`
 	// Recent holds the records read within Overlap of MaxModified (id ->
 	// modified, unix ms): the next incremental read skips them.
-	Recent map[string]int64 `json:"recent,omitzero"`
+	Recent recentSet `json:"recent,omitzero"`
 	// RecentFloor (unix ms) is set when Recent overflowed: records
 	// modified at or before it were read but not all remembered, so the
 	// next incremental read starts after it.
@@ -53,7 +53,7 @@ type checkpoint struct {
 
 // syncState is ReadState.Sync.
 type syncState struct {
-	Recent map[string]int64 `json:"recent,omitzero"`
+	Recent recentSet `json:"recent,omitzero"`
 	// Floor is the last read's RecentFloor.
 	Floor int64  `json:"floor,omitzero"`
 	Delta string `json:"delta,omitzero"`
@@ -711,7 +711,7 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 		j.cp.NewDelta = page.Checkpoint
 	}
 	msgs := sp.messages(j.op.ProjectID, j.dest.ID, j.op.ID, j.cp.Pages)
-	cp, err := json.Marshal(&j.cp)
+	cp, err := j.cp.encode()
 	if err != nil {
 		return err
 	}
@@ -823,7 +823,7 @@ func (j *job) track(rec *providers.Record) {
 	}
 	if ms := rec.ModifiedAt.UnixMilli(); rec.ModifiedAt.After(j.cp.MaxModified.Add(-j.e.cfg.Overlap)) && ms > j.cp.RecentFloor {
 		if j.cp.Recent == nil {
-			j.cp.Recent = map[string]int64{}
+			j.cp.Recent = recentSet{}
 		}
 		// Over the cap for at most a page: pruneRecent trims it.
 		j.cp.Recent[rec.ID] = ms
