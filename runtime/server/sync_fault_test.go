@@ -136,9 +136,14 @@ func hubspotPage(r *http.Request) bool {
 
 // hubspotSpec is a HubSpot companies sync with the fake's options.
 func hubspotSpec(opts hsfake.Options) syncSpec {
-	s := incrementalCases[1].spec()
-	s.fake = hsfake.New(opts)
-	return s
+	for _, c := range incrementalCases {
+		if c.name == "hubspot" {
+			s := c.spec()
+			s.fake = hsfake.New(opts)
+			return s
+		}
+	}
+	panic("no hubspot case in incrementalCases")
 }
 
 // logLine is what the tests read of an operation's log line.
