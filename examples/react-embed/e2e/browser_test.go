@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +22,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/cdp/jsonv2"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
@@ -47,24 +50,31 @@ const (
 // exampleDir is the react-embed example, relative to this package.
 const exampleDir = ".."
 
-// outDir holds what a run leaves behind: the example built for this run's
-// server, a screenshot and the page's HTML after each step, the runtime's
-// and the browser's logs. It lives under the repository's build output
-// (git-ignored) rather than t.TempDir, so it survives a failure; each run
-// replaces it. AMP_BROWSER_OUT moves it.
-func outDir(t *testing.T) string {
-	t.Helper()
+// outRoot holds what a run leaves behind, one folder per test: the example
+// built for that test's server, a screenshot and the page's HTML after each
+// step, the runtime's and the browser's logs. It lives under the
+// repository's build output (git-ignored) rather than t.TempDir, so it
+// survives a failure; each run replaces it. AMP_BROWSER_OUT moves it.
+var outRoot = sync.OnceValues(func() (string, error) {
 	dir := os.Getenv("AMP_BROWSER_OUT")
 	if dir == "" {
 		dir = filepath.Join(exampleDir, "..", "..", "bin", "test-browser")
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
+		return "", err
+	}
+	return dir, os.RemoveAll(dir)
+})
+
+// outDir returns this test's folder under outRoot, with its shots folder.
+func outDir(t *testing.T) string {
+	t.Helper()
+	root, err := outRoot()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := filepath.Join(root, t.Name())
 	if err := os.MkdirAll(filepath.Join(dir, "shots"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +100,7 @@ func chromium(t *testing.T) string {
 type runtimeEnv struct {
 	t    *testing.T
 	srv  *server.Server
+	fake *sffake.Server
 	base string // the runtime's public URL, a bare origin
 	key  string
 	rc   atomic.Pointer[receiver.Receiver]
@@ -139,7 +150,7 @@ func startRuntime(t *testing.T, logTo io.Writer) *runtimeEnv {
 			t.Errorf("close the runtime: %v", err)
 		}
 	})
-	e.srv, e.base = srv, srv.PublicURL()
+	e.srv, e.base, e.fake = srv, srv.PublicURL(), fake
 	key, err := os.ReadFile(srv.AdminKeyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -150,8 +161,8 @@ func startRuntime(t *testing.T, logTo io.Writer) *runtimeEnv {
 
 // call sends a request to the runtime's API with the admin key; a status
 // other than want fails the test. out, when not nil, receives the JSON
-// answer.
-func (e *runtimeEnv) call(want int, method, path string, body, out any) {
+// answer; the answer is returned as it came.
+func (e *runtimeEnv) call(want int, method, path string, body, out any) []byte {
 	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -184,6 +195,7 @@ func (e *runtimeEnv) call(want int, method, path string, body, out any) {
 			e.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
 		}
 	}
+	return b
 }
 
 // setUp does the builder's part through the API: the provider app, the
@@ -223,6 +235,68 @@ func (e *runtimeEnv) setUp() string {
 	return ""
 }
 
+// connection is what the tests read of a connection.
+type connection struct {
+	ID     string
+	Status string
+}
+
+// connect makes the customer's Salesforce connection without a browser, the
+// way the component does: oauth-connect for the authorize URL, then the
+// fake's consent page approved and the runtime's callback followed.
+func (e *runtimeEnv) connect(group string) connection {
+	e.t.Helper()
+	authorize := e.call(http.StatusOK, "POST", "/v1/oauth-connect", map[string]any{
+		"projectIdOrName": server.DefaultProject, "provider": "salesforce", "groupRef": group, "groupName": "Acme",
+		"consumerRef": "user-1", "consumerName": "Ada", "providerMetadata": map[string]any{}, "enableCSRFProtection": false}, nil)
+	if _, page, err := fakekit.Approve(e.t.Context(), nil, string(authorize)); err != nil {
+		e.t.Fatalf("approve %s: %v", authorize, err)
+	} else if !strings.Contains(page, "AUTHORIZATION_SUCCEEDED") {
+		e.t.Fatalf("the OAuth callback did not succeed: %s", page)
+	}
+	return e.connection(group)
+}
+
+// connection returns group's Salesforce connection; there must be one.
+func (e *runtimeEnv) connection(group string) connection {
+	e.t.Helper()
+	var conns []connection
+	e.call(http.StatusOK, "GET", "/v1/projects/"+server.DefaultProject+"/connections?provider=salesforce&groupRef="+url.QueryEscape(group), nil, &conns)
+	if len(conns) != 1 {
+		e.t.Fatalf("%d Salesforce connections for %s, want 1: %+v", len(conns), group, conns)
+	}
+	return conns[0]
+}
+
+// example is a runtime set up as the builder would, with the example page
+// built for it and served.
+type example struct {
+	*runtimeEnv
+	out           string // this test's output folder
+	app           string // the page's URL
+	integrationID string
+}
+
+// startExample starts the runtime, does the builder's part (setUp), builds
+// the example for it and serves the page; cleanup stops them.
+func startExample(t *testing.T) *example {
+	t.Helper()
+	out := outDir(t)
+	logFile, err := os.Create(filepath.Join(out, "amp.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	e := startRuntime(t, logFile)
+	integrationID := e.setUp()
+	appDir := filepath.Join(out, "app")
+	buildExample(t, e, appDir)
+	app := httptest.NewServer(http.FileServer(http.Dir(appDir)))
+	t.Cleanup(app.Close)
+	t.Logf("runtime %s, example page %s", e.base, app.URL)
+	return &example{runtimeEnv: e, out: out, app: app.URL, integrationID: integrationID}
+}
+
 // buildExample builds the example for this runtime into dir, the way its
 // README says: AMP_SERVER and AMP_API_KEY at build time.
 func buildExample(t *testing.T, e *runtimeEnv, dir string) {
@@ -240,12 +314,14 @@ func buildExample(t *testing.T, e *runtimeEnv, dir string) {
 	t.Logf("built the example in %s", time.Since(start).Round(time.Millisecond))
 }
 
-// browser is the page under test, with the step counter for screenshots.
+// browser is the page under test, with the step counter for screenshots
+// and what the page did (log).
 type browser struct {
 	t     *testing.T
 	ctx   context.Context // the tab
 	shots string
 	step  int
+	log   *pageLog
 }
 
 // startBrowser launches Chromium headless on a fresh profile with the
@@ -277,7 +353,14 @@ func startBrowser(t *testing.T, out string) *browser {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { netLog.Close() })
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf), chromedp.WithListener(networkLogger(netLog)))
+	consoleLog, err := os.Create(filepath.Join(out, "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { consoleLog.Close() })
+	pl := &pageLog{network: netLog, console: consoleLog,
+		methods: map[network.RequestID]string{}, headers: map[network.RequestID]network.Headers{}}
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf), chromedp.WithListener(pl.listen))
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
@@ -286,28 +369,169 @@ func startBrowser(t *testing.T, out string) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start %s: %v", chromium(t), err)
 	}
-	return &browser{t: t, ctx: ctx, shots: filepath.Join(out, "shots")}
+	return &browser{t: t, ctx: ctx, shots: filepath.Join(out, "shots"), log: pl}
 }
 
-// networkLogger writes the page's requests (with their bodies) and the
-// answers' statuses to w: what the component sent is the first thing to
-// read when a step fails.
-func networkLogger(w io.Writer) func(ev any) {
-	var mu sync.Mutex
-	return func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			var body []byte
-			for _, e := range ev.Request.PostDataEntries {
-				body = append(body, e.Bytes...)
+// exchange is one request of the page and the status it was answered.
+type exchange struct {
+	id      network.RequestID
+	method  string
+	url     *url.URL
+	status  int64
+	headers network.Headers // the request's
+}
+
+// pageLog records the page's requests (with their bodies) and answers, and
+// what it wrote to its console, to files and for the tests to check: what
+// the component sent and logged is the first thing to read when a step
+// fails.
+type pageLog struct {
+	mu        sync.Mutex
+	network   io.Writer
+	console   io.Writer
+	methods   map[network.RequestID]string
+	headers   map[network.RequestID]network.Headers
+	exchanges []exchange
+	lines     []string
+}
+
+// listen is the tab's event listener; it runs on chromedp's reader and
+// must not block.
+func (l *pageLog) listen(ev any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		var body []byte
+		for _, e := range ev.Request.PostDataEntries {
+			body = append(body, e.Bytes...)
+		}
+		fmt.Fprintf(l.network, "%s > %s %s %s\n", ev.RequestID, ev.Request.Method, ev.Request.URL, body)
+		l.methods[ev.RequestID] = ev.Request.Method
+		l.headers[ev.RequestID] = ev.Request.Headers
+	case *network.EventResponseReceived:
+		fmt.Fprintf(l.network, "%s < %d %s\n", ev.RequestID, ev.Response.Status, ev.Response.URL)
+		u, err := url.Parse(ev.Response.URL)
+		if err != nil {
+			return
+		}
+		l.exchanges = append(l.exchanges, exchange{id: ev.RequestID, method: l.methods[ev.RequestID], url: u,
+			status: ev.Response.Status, headers: l.headers[ev.RequestID]})
+	case *cdpruntime.EventConsoleAPICalled:
+		parts := make([]string, 0, len(ev.Args))
+		for _, a := range ev.Args {
+			var s string
+			if a.Type == cdpruntime.RemoteObjectTypeString && jsonv2.Unmarshal(a.Value, &s) == nil {
+				parts = append(parts, s)
+			} else {
+				parts = append(parts, a.Description)
 			}
-			fmt.Fprintf(w, "%s > %s %s %s\n", ev.RequestID, ev.Request.Method, ev.Request.URL, body)
-		case *network.EventResponseReceived:
-			fmt.Fprintf(w, "%s < %d %s\n", ev.RequestID, ev.Response.Status, ev.Response.URL)
+		}
+		line := strings.Join(parts, " ")
+		fmt.Fprintf(l.console, "%s: %s\n", ev.Type, line)
+		l.lines = append(l.lines, line)
+	}
+}
+
+// reset forgets what the page did so far (the files keep it).
+func (l *pageLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.exchanges, l.lines = nil, nil
+}
+
+// answered returns the page's answered requests with this method whose
+// URL matches.
+func (b *browser) answered(method string, match func(u *url.URL) bool) []exchange {
+	b.log.mu.Lock()
+	defer b.log.mu.Unlock()
+	var out []exchange
+	for _, x := range b.log.exchanges {
+		if x.method == method && match(x.url) {
+			out = append(out, x)
 		}
 	}
+	return out
+}
+
+// problem is the runtime's problem+json answer, as @amp-labs/react reads it.
+type problem struct {
+	Detail string
+	Causes []string
+}
+
+// message is the text the component makes of the problem
+// (handleServerError): the causes, else the detail.
+func (p problem) message() string {
+	if len(p.Causes) > 0 {
+		return strings.Join(p.Causes, "\n")
+	}
+	return p.Detail
+}
+
+// problem reads the answer to x as the browser received it.
+func (b *browser) problem(x exchange) problem {
+	b.t.Helper()
+	p, err := b.readProblem(x)
+	if err != nil {
+		b.failf("%v", err)
+	}
+	return p
+}
+
+// readProblem is problem returning its failure.
+func (b *browser) readProblem(x exchange) (problem, error) {
+	var p problem
+	tctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	res, err := chromedp.Call(tctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: x.id})
+	if err != nil {
+		return p, fmt.Errorf("read the answer to %s %s: %w", x.method, x.url, err)
+	}
+	if err := json.Unmarshal(res.Body, &p); err != nil || p.message() == "" {
+		return p, fmt.Errorf("the answer to %s %s is not problem+json with a detail: %s (%v)", x.method, x.url, res.Body, err)
+	}
+	return p, nil
+}
+
+// waitConsole waits until the page has written a console line containing
+// text.
+func (b *browser) waitConsole(what, text string) {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		b.log.mu.Lock()
+		for _, l := range b.log.lines {
+			if strings.Contains(l, text) {
+				b.log.mu.Unlock()
+				return
+			}
+		}
+		b.log.mu.Unlock()
+		if time.Now().After(deadline) {
+			b.failf("%s: no console line contains %q", what, text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// text returns the text the page shows.
+func (b *browser) text() string {
+	b.t.Helper()
+	tctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(tctx, chromedp.Evaluate[string]("document.body.innerText"))
+	if err != nil {
+		b.failf("read the page's text: %v", err)
+	}
+	return s
+}
+
+// failf saves what the tab shows and fails the test.
+func (b *browser) failf(format string, args ...any) {
+	b.t.Helper()
+	b.snapshot(b.ctx, "failed")
+	b.t.Fatalf(format, args...)
 }
 
 // stepTimeout bounds each wait for the page.
@@ -405,6 +629,31 @@ func slug(s string) string {
 	}, s)
 }
 
+// approveInPopup clicks sel on the page, which must open the provider's
+// consent page in a popup, and approves there.
+func (b *browser) approveInPopup(what, sel string) {
+	b.t.Helper()
+	popupID := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" })
+	b.do(b.ctx, what, chromedp.Click(sel, chromedp.NodeVisible))
+	var id target.ID
+	select {
+	case id = <-popupID:
+	case <-time.After(stepTimeout):
+		b.snapshot(b.ctx, "no-popup")
+		b.t.Fatalf("%s opened no popup", what)
+	}
+	popup, cancelPopup := chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
+	b.t.Cleanup(cancelPopup)
+	// The first run attaches to the popup, for as long as the context of
+	// that run lives: it must not carry a deadline.
+	if err := chromedp.Do(popup); err != nil {
+		b.t.Fatalf("attach to the popup: %v", err)
+	}
+	b.do(popup, "open the consent page", front, chromedp.WaitVisible(chromedp.ID("approve")))
+	b.snapshot(popup, "consent-page")
+	b.do(popup, "approve", chromedp.Click(chromedp.ID("approve"), chromedp.NodeVisible))
+}
+
 // front brings the page to the front: headless Chromium paints only the
 // active page, and a screenshot or a click waits for a frame.
 var front = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -423,48 +672,20 @@ func button(text string) string {
 // Contact and Write. The runtime must then hold exactly those choices, and
 // the first backfill must deliver accounts with country mapped.
 func TestInstallThroughReactEmbed(t *testing.T) {
-	out := outDir(t)
-	logFile, err := os.Create(filepath.Join(out, "amp.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logFile.Close() })
+	t.Parallel()
 	start := time.Now()
-	e := startRuntime(t, logFile)
-	integrationID := e.setUp()
-	appDir := filepath.Join(out, "app")
-	buildExample(t, e, appDir)
-	app := httptest.NewServer(http.FileServer(http.Dir(appDir)))
-	t.Cleanup(app.Close)
-	t.Logf("runtime %s, example page %s", e.base, app.URL)
+	x := startExample(t)
+	e, integrationID := x.runtimeEnv, x.integrationID
 
-	b := startBrowser(t, out)
+	b := startBrowser(t, x.out)
 	b.do(b.ctx, "open the example page",
-		chromedp.Navigate(app.URL),
+		chromedp.Navigate(x.app),
 		chromedp.WaitVisible(button("Next")),
 	)
 	b.snapshot(b.ctx, "before-connect")
 
 	// Next opens the consent page in a popup.
-	popupID := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" })
-	b.do(b.ctx, "click Next", chromedp.Click(button("Next"), chromedp.NodeVisible))
-	var id target.ID
-	select {
-	case id = <-popupID:
-	case <-time.After(stepTimeout):
-		b.snapshot(b.ctx, "no-popup")
-		t.Fatal("Next opened no popup")
-	}
-	popup, cancelPopup := chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
-	defer cancelPopup()
-	// The first run attaches to the popup, for as long as the context of
-	// that run lives: it must not carry a deadline.
-	if err := chromedp.Do(popup); err != nil {
-		t.Fatalf("attach to the popup: %v", err)
-	}
-	b.do(popup, "open the consent page", front, chromedp.WaitVisible(chromedp.ID("approve")))
-	b.snapshot(popup, "consent-page")
-	b.do(popup, "approve", chromedp.Click(chromedp.ID("approve"), chromedp.NodeVisible))
+	b.approveInPopup("click Next", button("Next"))
 
 	// The callback page posts the connection to the example page; the
 	// component closes the popup and shows the configuration, unless the
