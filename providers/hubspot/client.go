@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/time/rate"
 
 	"github.com/ampforge/amp/providers"
 )
@@ -29,6 +30,9 @@ type Client struct {
 	http    *http.Client
 	base    string
 	onQuota func(providers.Quota)
+	// account and searchLimit pace searches (see pace.go).
+	account     accountKey
+	searchLimit rate.Limit
 }
 
 // provider is HubSpot's registered provider: the catalog entry plus the
@@ -71,7 +75,11 @@ func (provider) InspectToken(ctx context.Context, client *http.Client, apiBase s
 
 // New builds a connector. cfg.HTTPClient must carry the connection's
 // credentials (providers.NewAuthClient); cfg.BaseURL defaults to
-// https://api.hubapi.com.
+// https://api.hubapi.com. Searches are paced to HubSpot's per-account
+// search limit, shared with every other Client of the account in this
+// process: the account is cfg.Metadata["hub_id"] or, without it,
+// cfg.HTTPClient. cfg.Metadata[MetadataSearchPerSecond] overrides the
+// limit (fakes).
 func New(cfg providers.Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		return nil, errors.New("hubspot: Config.HTTPClient is required (it carries the connection's token)")
@@ -83,7 +91,11 @@ func New(cfg providers.Config) (*Client, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	return &Client{http: cfg.HTTPClient, base: base, onQuota: cfg.OnQuota}, nil
+	limit, err := searchLimit(cfg.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{http: cfg.HTTPClient, base: base, onQuota: cfg.OnQuota, account: accountOf(cfg, base), searchLimit: limit}, nil
 }
 
 // Provider returns "hubspot".

@@ -3,6 +3,7 @@ package hubspot_test
 import (
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -32,7 +33,8 @@ func newSetup(t testing.TB, opts fake.Options, onQuota func(providers.Quota)) *s
 	cfg, _ := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, nil)
 	cfg.Endpoint.TokenURL = srv.URL + "/oauth/v1/token"
 	ts := providers.NewOAuthSource(cfg, &oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "bearer", Expiry: time.Now().Add(30 * time.Minute)}, srv.Client(), nil)
-	conn, err := hubspot.New(providers.Config{HTTPClient: providers.NewAuthClient(srv.Client(), ts), BaseURL: srv.URL, OnQuota: onQuota})
+	conn, err := hubspot.New(providers.Config{HTTPClient: providers.NewAuthClient(srv.Client(), ts), BaseURL: srv.URL, OnQuota: onQuota,
+		Metadata: searchMetadata(opts)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +45,18 @@ func newSetup(t testing.TB, opts fake.Options, onQuota func(providers.Quota)) *s
 // test reading many search pages in under a second would otherwise trip.
 func noSearchLimit(records int) fake.Options {
 	return fake.Options{Options: fakekit.Options{Records: records, Limits: fakekit.Limits{SearchPerSecond: -1}}}
+}
+
+// searchMetadata tells the connector the fake's search limit: none when
+// the fake has none (-1), HubSpot's own when it is left at zero.
+func searchMetadata(opts fake.Options) map[string]string {
+	switch n := opts.Limits.SearchPerSecond; {
+	case n < 0:
+		return map[string]string{hubspot.MetadataSearchPerSecond: "0"}
+	case n > 0:
+		return map[string]string{hubspot.MetadataSearchPerSecond: strconv.Itoa(n)}
+	}
+	return nil
 }
 
 func newContact(i int) map[string]any {

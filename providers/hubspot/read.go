@@ -32,6 +32,9 @@ import (
 // no extra requests. It relies on the secondary sort on hs_object_id being
 // honoured within equal modified times.
 //
+// Every search waits for the account's next slot under HubSpot's search
+// limit first (pace.go).
+//
 // IncludeDeleted adds a last phase listing archived records
 // (?archived=true), filtered by archivedAt to the read's window.
 //
@@ -272,6 +275,9 @@ func (c *Client) readSearch(ctx context.Context, p *readPlan, state string) (*pr
 	}
 	body := p.searchBody(anchor, lastID, pageSize(p.req, spec.Batch.MaxReadPageSize, spec.Batch.MaxReadPageSize))
 	u := c.base + "/crm/v3/objects/" + p.object + "/search"
+	if err := c.paceSearch(ctx); err != nil {
+		return nil, err
+	}
 	_, resp, err := c.do(ctx, "POST", u, body)
 	if err != nil {
 		return nil, err
