@@ -19,8 +19,9 @@ import (
 
 // checkpoint is an operation's resume state, committed with every page.
 type checkpoint struct {
-	// Started is set once the read's bounds are fixed.
+	// Started is set once the read's bounds are fixed, at StartedAt.
 	Started        bool      `json:"started,omitzero"`
+	StartedAt      time.Time `json:"startedAt,omitzero"`
 	Since          time.Time `json:"since,omitzero"`
 	Until          time.Time `json:"until,omitzero"`
 	IncludeDeleted bool      `json:"includeDeleted,omitzero"`
@@ -337,7 +338,7 @@ func cmpOr(a, b time.Time) time.Time {
 
 // start fixes the read's bounds on its first attempt.
 func (j *job) start() {
-	j.cp = checkpoint{Started: true, Delta: j.cp.Delta, Estimated: -1}
+	j.cp = checkpoint{Started: true, StartedAt: j.now(), Delta: j.cp.Delta, Estimated: -1}
 	tombstones := j.obj.DeletesMode() != manifest.DeletesIgnore
 	switch j.op.ReadType {
 	case runtime.ReadBackfill:
@@ -1050,6 +1051,15 @@ func (j *job) stateUpdate() *runtime.ReadStateUpdate {
 	}
 	b, _ := json.Marshal(syncState{Recent: j.cp.Recent, Floor: j.cp.RecentFloor, Delta: delta})
 	u := &runtime.ReadStateUpdate{Watermark: j.cp.MaxModified, Sync: b, BackfillDone: j.op.ReadType == runtime.ReadBackfill}
+	if j.op.ReadType == runtime.ReadBackfill && !j.cp.StartedAt.IsZero() && u.Watermark.After(j.cp.StartedAt) {
+		// A backfill reads in the provider's order (ids, a snapshot), not
+		// by modified time: a record it passed early and that changed
+		// while it went on is older than records it met later. Were the
+		// watermark the newest record read, the first scheduled read
+		// would start after that change and lose it; from the backfill's
+		// start it reads every change made meanwhile (some of them again).
+		u.Watermark = j.cp.StartedAt
+	}
 	if u.Watermark.IsZero() && !j.cp.Since.IsZero() {
 		u.Watermark = j.cp.Since
 	}

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"fmt"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,4 +316,65 @@ func first(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
+}
+
+// pageHook runs do before the at-th page read of a fake (1-based).
+type pageHook struct {
+	syncFake
+	page func(*http.Request) bool
+	at   int32
+	do   func()
+	n    atomic.Int32
+}
+
+func (h *pageHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.page(r) && h.n.Add(1) == h.at {
+		h.do()
+	}
+	h.syncFake.ServeHTTP(w, r)
+}
+
+// TestBackfillChangesDuringTheRead: a HubSpot backfill lists records in id
+// order. A record it delivered early changes while it runs, and a record it
+// reads later changed ten minutes after that. The first scheduled read must
+// still deliver the early record's change: the watermark a backfill leaves
+// is its start, not the newest record it met.
+func TestBackfillChangesDuringTheRead(t *testing.T) {
+	t.Parallel()
+	opts := fakeOptions(1000)
+	opts.Start = time.Now() // the provider's clock and the runtime's agree
+	fake := hsfake.New(hsfake.Options{Options: opts})
+	ids := fake.IDs("companies")
+	early, late := ids[0], ids[len(ids)/2] // late: read last whether the read walks ids up or from both ends
+	spec := hubspotSpec(hsfake.Options{})
+	spec.skipSampling = true
+	spec.engine = func(c *engine.Config) { c.PageSize = 100 }
+	spec.fake = &pageHook{syncFake: fake, page: hubspotPage, at: 3, do: func() {
+		fake.Touch("companies", early) // delivered by page 1
+		fake.Advance(10 * time.Minute)
+		fake.Touch("companies", late) // read later in the backfill
+	}}
+	e := startSync(t, spec)
+	if op := e.waitOps("backfill", 1, time.Minute)[0]; op.Status != "success" {
+		t.Fatalf("backfill %+v", op)
+	}
+	if got := e.recv.Stats().Distinct; got != 1000 {
+		t.Fatalf("backfill delivered %d records, want 1000", got)
+	}
+	before := len(e.recv.Messages())
+	e.runSchedule()
+	if op := e.waitOps("scheduled", 1, time.Minute)[0]; op.Status != "success" {
+		t.Fatalf("scheduled read %+v", op)
+	}
+	got := map[string]int{}
+	for _, m := range e.recv.Messages()[before:] {
+		if m.Read != nil {
+			for _, r := range m.Read.Result {
+				got[r.ID]++
+			}
+		}
+	}
+	if got[early] != 1 {
+		t.Errorf("the scheduled read delivered the record changed during the backfill %d times, want 1 (delivered: %v)", got[early], got)
+	}
 }
