@@ -85,11 +85,19 @@ func (s *Store) GetConnection(ctx context.Context, projectID, id string) (*runti
 
 // ListConnections implements runtime.ConnectionStore.
 func (s *Store) ListConnections(ctx context.Context, projectID string, f runtime.ConnectionFilter) ([]*runtime.Connection, error) {
-	cs, err := queryList(ctx, s.read, scanConnection, `SELECT `+connectionColumns+` FROM connections
-		WHERE project_id = ?
-		AND (? = '' OR provider = ?) AND (? = '' OR group_ref = ?) AND (? = '' OR consumer_ref = ?)
-		ORDER BY create_time DESC, id DESC`,
-		projectID, f.Provider, f.Provider, f.GroupRef, f.GroupRef, f.ConsumerRef, f.ConsumerRef)
+	// Only the filters given go into the query: "(? = '' OR provider = ?)"
+	// keeps SQLite from using the (project, provider, group) index, and
+	// the OAuth flow's lookup of a group's connection then scanned every
+	// connection of the project, O(n²) over n connections created.
+	q := `SELECT ` + connectionColumns + ` FROM connections WHERE project_id = ?`
+	args := []any{projectID}
+	for _, c := range []struct{ column, value string }{{"provider", f.Provider}, {"group_ref", f.GroupRef}, {"consumer_ref", f.ConsumerRef}} {
+		if c.value != "" {
+			q += ` AND ` + c.column + ` = ?`
+			args = append(args, c.value)
+		}
+	}
+	cs, err := queryList(ctx, s.read, scanConnection, q+` ORDER BY create_time DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list connections: %w", err)
 	}

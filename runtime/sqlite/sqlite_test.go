@@ -439,3 +439,29 @@ func BenchmarkCreateInstallationParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFindGroupConnection looks up one group's connection among 10,000
+// of the project's, as the OAuth flow does before creating one: it must not
+// grow with the number of connections.
+func BenchmarkFindGroupConnection(b *testing.B) {
+	ctx := b.Context()
+	s := openTest(b)
+	p := &runtime.Project{Name: "bench", AppName: "Bench"}
+	if err := s.CreateProject(ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	const n = 10_000
+	for i := range n {
+		c := &runtime.Connection{ProjectID: p.ID, Provider: "salesforce", GroupRef: fmt.Sprintf("g%d", i),
+			AuthScheme: runtime.AuthSchemeOAuth2AuthorizationCode, Status: runtime.ConnectionCreated, Tokens: []byte("t")}
+		if err := s.CreateConnection(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; b.Loop(); i++ { // b.Loop times only the loop
+		cs, err := s.ListConnections(ctx, p.ID, runtime.ConnectionFilter{Provider: "salesforce", GroupRef: fmt.Sprintf("g%d", i%n)})
+		if err != nil || len(cs) != 1 {
+			b.Fatalf("%d connections, %v", len(cs), err)
+		}
+	}
+}
