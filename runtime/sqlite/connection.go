@@ -85,18 +85,8 @@ func (s *Store) GetConnection(ctx context.Context, projectID, id string) (*runti
 
 // ListConnections implements runtime.ConnectionStore.
 func (s *Store) ListConnections(ctx context.Context, projectID string, f runtime.ConnectionFilter) ([]*runtime.Connection, error) {
-	// Only the filters given go into the query: "(? = '' OR provider = ?)"
-	// keeps SQLite from using the (project, provider, group) index, and
-	// the OAuth flow's lookup of a group's connection then scanned every
-	// connection of the project, O(n²) over n connections created.
-	q := `SELECT ` + connectionColumns + ` FROM connections WHERE project_id = ?`
-	args := []any{projectID}
-	for _, c := range []struct{ column, value string }{{"provider", f.Provider}, {"group_ref", f.GroupRef}, {"consumer_ref", f.ConsumerRef}} {
-		if c.value != "" {
-			q += ` AND ` + c.column + ` = ?`
-			args = append(args, c.value)
-		}
-	}
+	q, args := whereEqual(`SELECT `+connectionColumns+` FROM connections WHERE project_id = ?`, []any{projectID},
+		"provider", f.Provider, "group_ref", f.GroupRef, "consumer_ref", f.ConsumerRef)
 	cs, err := queryList(ctx, s.read, scanConnection, q+` ORDER BY create_time DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list connections: %w", err)
@@ -247,4 +237,19 @@ func (s *Store) DeleteConnection(ctx context.Context, projectID, id string) erro
 		return fmt.Errorf("sqlite: delete connection %q: %w", id, err)
 	}
 	return nil
+}
+
+// whereEqual appends "AND column = ?" to q for each (column, value) pair
+// whose value is set. Only the filters given go into the query: the form
+// "(? = '' OR column = ?)" keeps SQLite from using an index on the column,
+// and the OAuth flow's lookup of a group's connection then scanned every
+// connection of the project (O(n²) over n connections created).
+func whereEqual(q string, args []any, pairs ...string) (string, []any) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q += ` AND ` + pairs[i] + ` = ?`
+			args = append(args, pairs[i+1])
+		}
+	}
+	return q, args
 }

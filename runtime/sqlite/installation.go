@@ -113,11 +113,9 @@ func (s *Store) GetInstallation(ctx context.Context, projectID, id string) (*run
 
 // ListInstallations implements runtime.InstallationStore.
 func (s *Store) ListInstallations(ctx context.Context, projectID string, f runtime.InstallationFilter) ([]*runtime.Installation, error) {
-	ins, err := queryList(ctx, s.read, scanInstallation, `SELECT `+installationColumns+` FROM installations
-		WHERE project_id = ?
-		AND (? = '' OR integration_id = ?) AND (? = '' OR group_ref = ?) AND (? = '' OR connection_id = ?)
-		ORDER BY create_time DESC, id DESC`,
-		projectID, f.IntegrationID, f.IntegrationID, f.GroupRef, f.GroupRef, f.ConnectionID, f.ConnectionID)
+	q, args := whereEqual(`SELECT `+installationColumns+` FROM installations WHERE project_id = ?`, []any{projectID},
+		"integration_id", f.IntegrationID, "group_ref", f.GroupRef, "connection_id", f.ConnectionID)
+	ins, err := queryList(ctx, s.read, scanInstallation, q+` ORDER BY create_time DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list installations: %w", err)
 	}
