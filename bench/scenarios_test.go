@@ -22,6 +22,10 @@ func TestCeiling(t *testing.T) {
 		{"search's five a second bind before latency", scenario{PageRecords: 200, RatePerSec: 5}, 100 * time.Millisecond, 1000},
 		{"latency binds before search's rate", scenario{PageRecords: 200, RatePerSec: 5}, 250 * time.Millisecond, 800},
 		{"nothing bounds it", scenario{PageRecords: 2000}, 0, 0},
+		{"lists and searches share a window that binds", scenario{PageRecords: 100, RatePerSec: 10, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 1500},
+		{"lists' latency binds beside searches", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 2000},
+		{"searches alone fill a narrow window", scenario{PageRecords: 100, RatePerSec: 4, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 800},
+		{"searches and lists without latency", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5}, 0, 2400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

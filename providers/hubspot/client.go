@@ -33,6 +33,8 @@ type Client struct {
 	// account and searchLimit pace searches (see pace.go).
 	account     accountKey
 	searchLimit rate.Limit
+	// twoEnded makes full reads list and search at once (fullread.go).
+	twoEnded bool
 }
 
 // provider is HubSpot's registered provider: the catalog entry plus the
@@ -79,7 +81,8 @@ func (provider) InspectToken(ctx context.Context, client *http.Client, apiBase s
 // search limit, shared with every other Client of the account in this
 // process: the account is cfg.Metadata["hub_id"] or, without it,
 // cfg.HTTPClient. cfg.Metadata[MetadataSearchPerSecond] overrides the
-// limit (fakes).
+// limit (fakes); cfg.Metadata[MetadataTwoEndedRead] "off" makes full reads
+// list only.
 func New(cfg providers.Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		return nil, errors.New("hubspot: Config.HTTPClient is required (it carries the connection's token)")
@@ -95,7 +98,12 @@ func New(cfg providers.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: cfg.HTTPClient, base: base, onQuota: cfg.OnQuota, account: accountOf(cfg, base), searchLimit: limit}, nil
+	twoEnded, err := twoEndedRead(cfg.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{http: cfg.HTTPClient, base: base, onQuota: cfg.OnQuota, account: accountOf(cfg, base), searchLimit: limit,
+		twoEnded: twoEnded}, nil
 }
 
 // Provider returns "hubspot".
@@ -129,6 +137,7 @@ func (c *Client) do(ctx context.Context, method, url string, body any) (int, []b
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	pacers.sent(c.account, time.Now())
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, transportError(ctx, method, url, err)
@@ -250,21 +259,25 @@ func retryAfter(h http.Header, policy string) time.Duration {
 }
 
 // quota reports the rate-limit headers to cfg.OnQuota: the burst window
-// and, for private apps, the daily quota.
+// and, for private apps, the daily quota. The burst window's reading is
+// also kept for the account (pace.go), with or without OnQuota.
 func (c *Client) quota(h http.Header) {
-	if c.onQuota == nil {
-		return
-	}
-	// A reading is reported only when both the limit and what remains of
-	// it parse: a missing Remaining must not look like an exhausted quota.
+	// A reading is taken only when both the limit and what remains of it
+	// parse: a missing Remaining must not look like an exhausted quota.
 	limit, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
 	rem, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Remaining"))
 	if err1 == nil && err2 == nil {
-		win := 10 * time.Second
+		win := defaultBurstWindow
 		if ms, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
 			win = time.Duration(ms) * time.Millisecond
 		}
-		c.onQuota(providers.Quota{Used: limit - rem, Limit: limit, Window: win, Source: "X-HubSpot-RateLimit"})
+		pacers.observed(c.account, limit, rem, win, time.Now())
+		if c.onQuota != nil {
+			c.onQuota(providers.Quota{Used: limit - rem, Limit: limit, Window: win, Source: "X-HubSpot-RateLimit"})
+		}
+	}
+	if c.onQuota == nil {
+		return
 	}
 	daily, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily"))
 	rem, err2 = strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily-Remaining"))

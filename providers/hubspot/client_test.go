@@ -93,7 +93,9 @@ func TestQuotaAndRateLimits(t *testing.T) {
 	var quotas []providers.Quota
 	opts := fake.Options{Options: fakekit.Options{Limits: fakekit.Limits{Window: 2, Daily: 100}}, WindowsOnFakeClock: true}
 	s := newSetup(t, opts, func(q providers.Quota) { mu.Lock(); quotas = append(quotas, q); mu.Unlock() })
-	req := providers.ReadRequest{Object: "contacts"}
+	// The list answers with the headers (search does not): a plain list
+	// read's cursor.
+	req := providers.ReadRequest{Object: "contacts", Cursor: "l:"}
 	if _, err := s.conn.Read(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}

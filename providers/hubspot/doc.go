@@ -2,7 +2,8 @@
 // OAuth endpoints, per-object scope rules, standard objects and their
 // properties, batch and rate limits), and the connector (Client) built on
 // it: OAuth helpers, metadata from the properties and schemas APIs, full
-// reads from the objects list, incremental reads through CRM search with
+// reads from both ends of the id range at once (the objects list up, CRM
+// search down: fullread.go), incremental reads through CRM search with
 // keyset re-anchoring (paced to HubSpot's per-account search limit, which
 // no response header reveals: pace.go), deletes through archived records,
 // reads by id through batch read (GetRecords), and batch writes with

@@ -2,6 +2,7 @@ package hubspot_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -26,6 +27,12 @@ type setup struct {
 
 func newSetup(t testing.TB, opts fake.Options, onQuota func(providers.Quota)) *setup {
 	t.Helper()
+	return newSetupWith(t, opts, onQuota, nil)
+}
+
+// newSetupWith is newSetup with more connection metadata.
+func newSetupWith(t testing.TB, opts fake.Options, onQuota func(providers.Quota), md map[string]string) *setup {
+	t.Helper()
 	f := fake.New(opts)
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
@@ -33,8 +40,13 @@ func newSetup(t testing.TB, opts fake.Options, onQuota func(providers.Quota)) *s
 	cfg, _ := hubspot.OAuthConfig("client-id", "client-secret", "https://app.example/cb", nil, nil)
 	cfg.Endpoint.TokenURL = srv.URL + "/oauth/v1/token"
 	ts := providers.NewOAuthSource(cfg, &oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "bearer", Expiry: time.Now().Add(30 * time.Minute)}, srv.Client(), nil)
+	meta := searchMetadata(opts)
+	if len(md) > 0 && meta == nil {
+		meta = map[string]string{}
+	}
+	maps.Copy(meta, md)
 	conn, err := hubspot.New(providers.Config{HTTPClient: providers.NewAuthClient(srv.Client(), ts), BaseURL: srv.URL, OnQuota: onQuota,
-		Metadata: searchMetadata(opts)})
+		Metadata: meta})
 	if err != nil {
 		t.Fatal(err)
 	}

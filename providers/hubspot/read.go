@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +15,33 @@ import (
 
 // Reads.
 //
-// A full read (no Since/Until) lists /crm/v3/objects/{type} 100 records a
-// page with HubSpot's `after` cursor, which is stable while records change.
+// A full read (no Since/Until) reads from both ends of the id range at
+// once. The list (/crm/v3/objects/{type}, 100 records a page, HubSpot's
+// `after` cursor, stable while records change) returns records in
+// ascending id order in practice, so it walks ids up from the bottom; CRM
+// search, sorted on hs_object_id descending, walks them down from the
+// top, 200 a page, each page a fresh query for the ids below the lowest
+// one searched (keyset paging, as for incremental reads below: never near
+// the 10,000-result cap). The read is done when the two meet or either
+// reaches the other end. Search has its own limit
+// (five a second per account, pace.go) and returns twice as many records
+// a request, so a call searches whenever the account has a search slot
+// free and lists otherwise: under a burst window that binds, that is
+// about one search to a list. Each call sends one request, keeping the
+// engine's pace of the burst window exact, except that while the window
+// has room to spare (a slow reader whose latency, not the window, binds)
+// a call sends both at once.
+//
+// The cursor holds both ends: listHigh (every id up to it was delivered)
+// and searchLow (every id from it up was). A list page must rise in id
+// above listHigh; HubSpot documents `after` as opaque, so a page that
+// does not switches the read to a plain list read from there,
+// delivering again what search delivered rather than lose anything. A
+// search that fails beside a list page is dropped for that call; one that
+// HubSpot refuses outright (400) is given up for the rest of the read.
+// Records created during the read may be missed (the next incremental
+// read has them); none that existed throughout is. MetadataTwoEndedRead
+// turns it off: full reads then list only.
 //
 // An incremental read searches on the modified property (lastmodifieddate
 // for contacts, hs_lastmodifieddate elsewhere), sorted ascending on it and
@@ -32,14 +58,17 @@ import (
 // no extra requests. It relies on the secondary sort on hs_object_id being
 // honoured within equal modified times.
 //
-// Every search waits for the account's next slot under HubSpot's search
-// limit first (pace.go).
+// Every search of an incremental read waits for the account's next slot
+// under HubSpot's search limit first (pace.go); a full read searches only
+// when the slot is free (or all but: searchGrace) and lists otherwise.
 //
 // IncludeDeleted adds a last phase listing archived records
 // (?archived=true), filtered by archivedAt to the read's window.
 //
-// Cursors are "l:<after>" (list), "s:<unix ms>:<id>" (search anchor) and
-// "a:<after>" (archived), opaque to callers.
+// Cursors are "d:<flags>:<listHigh>:<searchLow>:<after>" (two-ended),
+// "l:<after>" (list only, and cursors from before the two-ended read),
+// "s:<unix ms>:<id>" (search anchor) and "a:<after>" (archived), opaque to
+// callers.
 
 // modifiedProperty returns the object's last-modified property.
 func modifiedProperty(object string) string {
@@ -113,13 +142,17 @@ func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*provider
 	incremental := !req.Since.IsZero() || !req.Until.IsZero()
 	cur := req.Cursor
 	if cur == "" {
-		cur = "l:"
-		if incremental {
+		switch {
+		case incremental:
 			cur = "s::"
+		case c.twoEnded:
+			cur = ends{searchLow: noBound}.String()
+		default:
+			cur = "l:"
 		}
 	}
 	phase, state, ok := strings.Cut(cur, ":")
-	if !ok {
+	if !ok || phase == "d" && incremental {
 		return nil, badCursor(req.Cursor)
 	}
 	var (
@@ -127,6 +160,8 @@ func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*provider
 		err  error
 	)
 	switch phase {
+	case "d":
+		page, err = c.readTwoEnded(ctx, p, state)
 	case "l":
 		page, err = c.readList(ctx, p, state, false)
 	case "a":
@@ -158,6 +193,29 @@ func pageSize(req providers.ReadRequest, def, maxSize int) int {
 
 // readList reads one page of GET /crm/v3/objects/{type}, live or archived.
 func (c *Client) readList(ctx context.Context, p *readPlan, after string, archived bool) (*providers.ReadPage, error) {
+	recs, next, err := c.listPage(ctx, p, after, archived)
+	if err != nil {
+		return nil, err
+	}
+	out := &providers.ReadPage{Records: recs, Total: -1}
+	if archived && (!p.req.Since.IsZero() || !p.req.Until.IsZero()) {
+		out.Records = slices.DeleteFunc(recs, func(r providers.Record) bool { return !inWindow(r.ModifiedAt, p.req.Since, p.req.Until) })
+	}
+	if next != "" {
+		prefix := "l:"
+		if archived {
+			prefix = "a:"
+		}
+		out.NextCursor = prefix + next
+	} else {
+		out.Done = true
+	}
+	return out, nil
+}
+
+// listPage fetches and decodes one page of the list, and returns the
+// cursor of the next ("" at the end).
+func (c *Client) listPage(ctx context.Context, p *readPlan, after string, archived bool) ([]providers.Record, string, error) {
 	q := url.Values{}
 	q.Set("limit", strconv.Itoa(pageSize(p.req, spec.Batch.ReadPageSize, spec.Batch.ReadPageSize)))
 	q.Set("properties", strings.Join(p.props, ","))
@@ -168,34 +226,30 @@ func (c *Client) readList(ctx context.Context, p *readPlan, after string, archiv
 	u := c.base + "/crm/v3/objects/" + p.object + "?" + q.Encode()
 	_, body, err := c.do(ctx, "GET", u, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	hp, recs, err := p.decode(u, body)
+	if err != nil {
+		return nil, "", err
+	}
+	return recs, hp.next(), nil
+}
+
+// decode decodes a list or search answer from u and its records.
+func (p *readPlan) decode(u string, body []byte) (*hsPage, []providers.Record, error) {
 	var hp hsPage
 	if err := json.Unmarshal(body, &hp); err != nil {
-		return nil, malformed(u, err)
+		return nil, nil, malformed(u, err)
 	}
-	out := &providers.ReadPage{Records: make([]providers.Record, 0, len(hp.Results)), Total: -1}
-	incremental := !p.req.Since.IsZero() || !p.req.Until.IsZero()
+	recs := make([]providers.Record, 0, len(hp.Results))
 	for _, raw := range hp.Results {
 		rec, err := p.record(raw)
 		if err != nil {
-			return nil, malformed(u, err)
+			return nil, nil, malformed(u, err)
 		}
-		if archived && incremental && !inWindow(rec.ModifiedAt, p.req.Since, p.req.Until) {
-			continue
-		}
-		out.Records = append(out.Records, rec)
+		recs = append(recs, rec)
 	}
-	if next := hp.next(); next != "" {
-		prefix := "l:"
-		if archived {
-			prefix = "a:"
-		}
-		out.NextCursor = prefix + next
-	} else {
-		out.Done = true
-	}
-	return out, nil
+	return &hp, recs, nil
 }
 
 func inWindow(t, since, until time.Time) bool {
@@ -282,20 +336,13 @@ func (c *Client) readSearch(ctx context.Context, p *readPlan, state string) (*pr
 	if err != nil {
 		return nil, err
 	}
-	var hp hsPage
-	if err := json.Unmarshal(resp, &hp); err != nil {
-		return nil, malformed(u, err)
+	hp, recs, err := p.decode(u, resp)
+	if err != nil {
+		return nil, err
 	}
-	out := &providers.ReadPage{Records: make([]providers.Record, 0, len(hp.Results)), Total: -1}
+	out := &providers.ReadPage{Records: recs, Total: -1}
 	if hp.Total != nil {
 		out.Total = *hp.Total
-	}
-	for _, raw := range hp.Results {
-		rec, err := p.record(raw)
-		if err != nil {
-			return nil, malformed(u, err)
-		}
-		out.Records = append(out.Records, rec)
 	}
 	if hp.next() == "" || len(out.Records) == 0 {
 		out.Done = true

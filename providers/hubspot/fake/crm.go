@@ -147,6 +147,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			unknownObject(w, o.name)
 			return
 		}
+		if s.opts.ReverseListPages {
+			slices.Reverse(recs)
+		}
 	}
 	b := make([]byte, 0, 256+len(recs)*(120+40*len(props)))
 	b = append(b, `{"results":[`...)

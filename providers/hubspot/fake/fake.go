@@ -39,6 +39,10 @@ type Options struct {
 	// depend on how fast the machine runs them. Benchmarks leave it off:
 	// they measure real rates.
 	WindowsOnFakeClock bool
+	// ReverseListPages serves each page of live records from the list
+	// endpoint in descending id order, which no HubSpot list does: it
+	// tests that a reader relying on the list's id order notices.
+	ReverseListPages bool
 }
 
 // Server is the fake HubSpot.

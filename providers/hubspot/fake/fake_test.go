@@ -2,10 +2,12 @@ package fake_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +215,89 @@ func TestConsentPage(t *testing.T) {
 	resp, _ := c.do(t, "GET", "/oauth/authorize?client_id=x&redirect_uri=https://app.example/cb&response_type=code&scope=oauth&optional_scope=tickets&state=s", "", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("authorize page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// Search sorted on hs_object_id descending walks ids down: created records
+// above the seeded ones, archived ones left out, `after` an offset. A
+// single group of id bounds (the connector's keyset query) is answered
+// without a scan; the scan (any other filter) must agree with it.
+func TestSearchByIDDescending(t *testing.T) {
+	t.Parallel()
+	c := start(t, fake.Options{Options: fakekit.Options{Records: 50, Limits: fakekit.Limits{Window: -1, SearchPerSecond: -1}}})
+	access, _ := c.f.Issue()
+	var created []string
+	for i := range 3 {
+		rec, err := c.f.Kit().Store.Create("contacts", map[string]any{"email": fmt.Sprintf("new%d@example.org", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created = append(created, rec.ID)
+	}
+	for _, id := range []string{"1020", "1048", created[1]} {
+		c.f.Delete("contacts", id)
+	}
+	idFilter := func(op, v string) string {
+		return fmt.Sprintf(`{"propertyName":"hs_object_id","operator":%q,"value":%q}`, op, v)
+	}
+	// Seeded contacts all have an email, so this filter selects nothing
+	// more or less; it only makes the query one the fake must scan for.
+	const hasEmail = `{"propertyName":"email","operator":"HAS_PROPERTY"}`
+	tests := []struct {
+		name    string
+		filters []string // one group; none: no filter groups
+		limit   int
+		after   string
+		want    []string
+		total   int
+		next    bool
+	}{
+		{name: "Top", limit: 3, want: []string{created[2], created[0], "1050"}, total: 50, next: true},
+		{name: "Below", filters: []string{idFilter("LT", "1050")}, limit: 3, want: []string{"1049", "1047", "1046"}, total: 47, next: true},
+		{name: "BelowScanned", filters: []string{idFilter("LT", "1050"), hasEmail}, limit: 3, want: []string{"1049", "1047", "1046"}, total: 47, next: true},
+		{name: "Between", filters: []string{idFilter("GTE", "1045"), idFilter("LTE", "1049")}, limit: 10, want: []string{"1049", "1047", "1046", "1045"}, total: 4},
+		{name: "Offset", filters: []string{idFilter("LT", "1050")}, limit: 2, after: "2", want: []string{"1046", "1045"}, total: 47, next: true},
+		{name: "OffsetScanned", filters: []string{idFilter("LT", "1050"), hasEmail}, limit: 2, after: "2", want: []string{"1046", "1045"}, total: 47, next: true},
+		{name: "Bottom", filters: []string{idFilter("LT", "1003")}, limit: 10, want: []string{"1002", "1001"}, total: 2},
+		{name: "Nothing", filters: []string{idFilter("LT", "1001")}, limit: 10, total: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			groups := "[]"
+			if len(tt.filters) > 0 {
+				groups = `[{"filters":[` + strings.Join(tt.filters, ",") + `]}]`
+			}
+			body := fmt.Sprintf(`{"filterGroups":%s,"sorts":[{"propertyName":"hs_object_id","direction":"DESCENDING"}],"properties":["email"],"limit":%d,"after":%q}`,
+				groups, tt.limit, tt.after)
+			resp, m := c.do(t, "POST", "/crm/v3/objects/contacts/search", access, strings.NewReader(body))
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %v", resp.StatusCode, m)
+			}
+			var got []string
+			for _, r := range m["results"].([]any) {
+				got = append(got, r.(map[string]any)["id"].(string))
+			}
+			_, hasNext := m["paging"]
+			if !slices.Equal(got, tt.want) || m["total"] != float64(tt.total) || hasNext != tt.next {
+				t.Errorf("ids %v, total %v, next %v; want %v, %d, %v", got, m["total"], hasNext, tt.want, tt.total, tt.next)
+			}
+		})
+	}
+}
+
+// ReverseListPages serves list pages out of id order, for the connector's
+// check of it.
+func TestReverseListPages(t *testing.T) {
+	t.Parallel()
+	c := start(t, fake.Options{Options: fakekit.Options{Records: 5}, ReverseListPages: true})
+	access, _ := c.f.Issue()
+	_, m := c.do(t, "GET", "/crm/v3/objects/contacts?limit=3", access, nil)
+	var got []string
+	for _, r := range m["results"].([]any) {
+		got = append(got, r.(map[string]any)["id"].(string))
+	}
+	if !slices.Equal(got, []string{"1003", "1002", "1001"}) {
+		t.Errorf("first page %v, want 1003 1002 1001", got)
 	}
 }

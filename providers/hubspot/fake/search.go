@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -240,7 +242,8 @@ func earlier(a, b time.Time) time.Time {
 
 // searchHandler serves POST /crm/v3/objects/{type}/search: filter groups
 // (OR of ANDs), sorts by the modified property (then hs_object_id) or by
-// hs_object_id, `after` offsets, at most 200 a page and 10,000 a query.
+// hs_object_id either way, `after` offsets, at most 200 a page and 10,000
+// a query.
 func (s *Server) searchHandler(w http.ResponseWriter, r *http.Request) {
 	o := s.object(r.PathValue("type"))
 	if o == nil {
@@ -305,6 +308,8 @@ func (s *Server) searchHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	byModified := len(body.Sorts) > 0 && strings.EqualFold(body.Sorts[0].PropertyName, o.modProp)
+	idDescending := len(body.Sorts) > 0 && strings.EqualFold(body.Sorts[0].PropertyName, "hs_object_id") &&
+		strings.EqualFold(body.Sorts[0].Direction, "DESCENDING")
 	query := strings.ToLower(body.Query)
 	match := func(rec *fakekit.Record) bool {
 		if query != "" {
@@ -353,10 +358,15 @@ func (s *Server) searchHandler(w http.ResponseWriter, r *http.Request) {
 		matched++
 		return matched >= countTo // stops the scan
 	}}
-	if byModified {
+	switch lo, hi, keyset := idRange(groups); {
+	case idDescending && keyset && query == "":
+		page, matched = s.idRangeDown(o, lo, hi, after, limit)
+	case byModified:
 		q.Since, q.Until = bounds(groups)
 		_, _, _, _ = s.kit.Store.Scan(o.name, q, fakekit.Cursor{}, 1)
-	} else {
+	case idDescending:
+		s.scanIDsDown(o, idCeiling(groups), q.Match)
+	default:
 		_, _, _, _ = s.kit.Store.ScanIDOrder(o.name, q, 0, 1)
 	}
 	props := o.selectProps(body.Properties)
@@ -378,4 +388,174 @@ func (s *Server) searchHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	b = append(b, '}')
 	writeBody(w, http.StatusOK, b)
+}
+
+// idCeiling returns a bound every id the filter groups can match lies
+// below: +Inf unless each group bounds hs_object_id from above. It only
+// saves a descending scan the ids above it.
+func idCeiling(groups [][]cfilter) float64 {
+	if len(groups) == 0 {
+		return math.Inf(1)
+	}
+	ceiling := math.Inf(-1)
+	for _, g := range groups {
+		b := math.Inf(1)
+		for _, f := range g {
+			if f.prop != "hs_object_id" || f.kind != 'n' {
+				continue
+			}
+			switch f.op {
+			case "LT":
+				b = min(b, f.n)
+			case "LTE", "EQ":
+				b = min(b, math.Floor(f.n)+1)
+			case "BETWEEN":
+				b = min(b, math.Floor(f.hn)+1)
+			}
+		}
+		ceiling = max(ceiling, b)
+	}
+	return ceiling
+}
+
+// scanIDsDown visits the live records whose ids are below ceiling, highest
+// id first, until visit returns true. Ids grow with list position (seeded
+// records by index, then created ones in creation order), so the walk
+// starts at ceiling's position and needs no pass over the ids above it.
+func (s *Server) scanIDsDown(o *objectDef, ceiling float64, visit func(fakekit.Record) bool) {
+	seeded, created := s.opts.Records, s.createdCount(o)
+	top := seeded + created
+	if !math.IsInf(ceiling, 1) {
+		top = min(top, positionsBelow(ceiling, seeded, created))
+	}
+	for pos := top - 1; pos >= 0; pos-- {
+		rec, ok := s.kit.Store.Get(o.name, idAt(pos, seeded))
+		if !ok || rec.Deleted {
+			continue
+		}
+		if visit(rec) {
+			return
+		}
+	}
+}
+
+// idRange returns the ids [lo, hi) the filter groups select when they are
+// at most one group of bounds on hs_object_id, the shape of a keyset
+// query; keyset is false otherwise.
+func idRange(groups [][]cfilter) (lo, hi float64, keyset bool) {
+	lo, hi = math.Inf(-1), math.Inf(1)
+	if len(groups) > 1 {
+		return lo, hi, false
+	}
+	for _, g := range groups {
+		for _, f := range g {
+			if f.prop != "hs_object_id" || f.kind != 'n' {
+				return lo, hi, false
+			}
+			switch f.op {
+			case "LT":
+				hi = min(hi, f.n)
+			case "LTE":
+				hi = min(hi, math.Floor(f.n)+1)
+			case "GT":
+				lo = max(lo, math.Floor(f.n)+1)
+			case "GTE":
+				lo = max(lo, f.n)
+			default:
+				return lo, hi, false
+			}
+		}
+	}
+	return lo, hi, true
+}
+
+// idRangeDown answers a keyset query sorted on hs_object_id descending
+// without a scan: the page is read by id from the top of the range, and
+// the total is the positions in the range less the archived records among
+// them.
+func (s *Server) idRangeDown(o *objectDef, lo, hi float64, after, limit int) ([]fakekit.Record, int) {
+	seeded, created := s.opts.Records, s.createdCount(o)
+	bottom, top := positionsBelow(lo, seeded, created), positionsBelow(hi, seeded, created)
+	if top <= bottom {
+		return nil, 0
+	}
+	total := top - bottom
+	s.mu.Lock()
+	for _, id := range s.archived[o.name] {
+		if pos, ok := positionOf(id, seeded, created); ok && pos >= bottom && pos < top {
+			total--
+		}
+	}
+	s.mu.Unlock()
+	var page []fakekit.Record
+	skipped := 0
+	for pos := top - 1; pos >= bottom && len(page) < limit; pos-- {
+		rec, ok := s.kit.Store.Get(o.name, idAt(pos, seeded))
+		switch {
+		case !ok || rec.Deleted:
+		case skipped < after:
+			skipped++
+		default:
+			page = append(page, rec)
+		}
+	}
+	return page, total
+}
+
+// idAt is the id at a list position.
+func idAt(pos, seeded int) string {
+	if pos < seeded {
+		return strconv.Itoa(seedBase + pos)
+	}
+	return strconv.Itoa(createdBase + pos - seeded)
+}
+
+// positionOf is idAt's inverse.
+func positionOf(id string, seeded, created int) (int, bool) {
+	n, err := strconv.Atoi(id)
+	switch {
+	case err != nil:
+		return 0, false
+	case n >= seedBase && n < seedBase+seeded:
+		return n - seedBase, true
+	case n >= createdBase && n < createdBase+created:
+		return seeded + n - createdBase, true
+	}
+	return 0, false
+}
+
+// positionsBelow counts the list positions whose ids are below ceiling.
+func positionsBelow(ceiling float64, seeded, created int) int {
+	if math.IsInf(ceiling, -1) || math.IsNaN(ceiling) {
+		return 0
+	}
+	c := math.Ceil(ceiling) // an integer id is below ceiling iff it is below c
+	if c <= float64(seedBase) {
+		return 0
+	}
+	if c < float64(seedBase+seeded) {
+		return int(c) - seedBase
+	}
+	if c <= float64(createdBase) {
+		return seeded
+	}
+	return seeded + int(min(c-float64(createdBase), float64(created)))
+}
+
+// createdCount returns how many records were created through the API,
+// deleted ones included. Created ids count up from createdBase without
+// gaps, so it probes ids by doubling and then bisects.
+func (s *Server) createdCount(o *objectDef) int {
+	exists := func(k int) bool {
+		_, ok := s.kit.Store.Get(o.name, strconv.Itoa(createdBase+k))
+		return ok
+	}
+	if !exists(0) {
+		return 0
+	}
+	lo, hi := 1, 2 // exists(lo-1)
+	for exists(hi - 1) {
+		lo, hi = hi, hi*2
+	}
+	return lo + sort.Search(hi-lo, func(i int) bool { return !exists(lo + i) })
 }
