@@ -240,10 +240,11 @@ func (s *Store) DeleteConnection(ctx context.Context, projectID, id string) erro
 }
 
 // whereEqual appends "AND column = ?" to q for each (column, value) pair
-// whose value is set. Only the filters given go into the query: the form
-// "(? = '' OR column = ?)" keeps SQLite from using an index on the column,
-// and the OAuth flow's lookup of a group's connection then scanned every
-// connection of the project (O(n²) over n connections created).
+// whose value is set. Only the filters given go into the query: one query
+// for every filter, each written as "the parameter is empty or the column
+// equals it", keeps SQLite from using an index on the column, and the OAuth
+// flow's lookup of a group's connection then scanned every connection of
+// the project (O(n²) over n connections created).
 func whereEqual(q string, args []any, pairs ...string) (string, []any) {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if pairs[i+1] != "" {
