@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/runtime"
+	"github.com/ampforge/amp/runtime/mapping"
 )
 
 // DefaultMaxMessageBytes is the largest webhook message the engine sends;
@@ -167,5 +168,41 @@ func (cp *checkpoint) encode() ([]byte, error) {
 	}
 	b = append(b[:len(b)-1], `,"recent":`...)
 	b = append(b, set...)
+	return append(b, '}'), nil
+}
+
+// appendEntry appends e's JSON, as json.Marshal writes it, except that Raw
+// is copied as the connector handed it over: connectors give valid JSON
+// (the conformance suite checks every record's Raw), and encoding/json's
+// compaction and validation of each raw record took a tenth of a bulk
+// read's CPU.
+func appendEntry(b []byte, e *mapping.Entry) ([]byte, error) {
+	fields, err := json.Marshal(e.Fields)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `{"fields":`...)
+	b = append(b, fields...)
+	if e.MappedFields != nil {
+		mapped, err := json.Marshal(e.MappedFields)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"mappedFields":`...)
+		b = append(b, mapped...)
+	}
+	if len(e.Raw) > 0 {
+		b = append(b, `,"raw":`...)
+		b = append(b, e.Raw...)
+	}
+	id, err := json.Marshal(e.ID)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"id":`...)
+	b = append(b, id...)
+	if e.Deleted {
+		b = append(b, `,"deleted":true`...)
+	}
 	return append(b, '}'), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ampforge/amp/providers"
+	"github.com/ampforge/amp/runtime/mapping"
 )
 
 // TestSplitterKeepsMessagesUnderTheLimit packs entries of several sizes and
@@ -163,5 +164,35 @@ func BenchmarkCheckpointRecent(b *testing.B) {
 		if _, err := cp.encode(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAppendEntryIsJSONMarshal: appendEntry writes what json.Marshal writes
+// for every shape of entry (compact Raw), and valid JSON with Raw as given.
+func TestAppendEntryIsJSONMarshal(t *testing.T) {
+	t.Parallel()
+	for _, e := range []mapping.Entry{
+		{ID: "001", Fields: map[string]any{"id": "001", "name": "Acme <&> \"quoted\"", "n": 1.5, "ok": true, "none": nil}},
+		{ID: "002", Fields: map[string]any{"id": "002"}, MappedFields: map[string]any{"country": "FR", "nested": map[string]any{"a": []any{1.0, "x"}}},
+			Raw: json.RawMessage(`{"Id":"002","BillingCountry":"FR"}`)},
+		{ID: "003", Fields: map[string]any{"id": "003"}, MappedFields: map[string]any{}, Raw: json.RawMessage(`{"Id":"003"}`), Deleted: true},
+		{ID: "ünïcode\u2028", Fields: nil},
+	} {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendEntry([]byte("prefix"), &e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != "prefix"+string(want) {
+			t.Errorf("appendEntry = %s\nwant           %s", got[len("prefix"):], want)
+		}
+	}
+	e := mapping.Entry{ID: "004", Fields: map[string]any{"id": "004"}, Raw: json.RawMessage("{\n  \"Id\": \"004\"\n}")}
+	got, err := appendEntry(nil, &e)
+	if err != nil || !json.Valid(got) {
+		t.Fatalf("appendEntry with an indented Raw = %s, %v", got, err)
 	}
 }

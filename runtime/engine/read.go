@@ -677,6 +677,7 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 	if err != nil {
 		return err
 	}
+	var buf []byte
 	for i := range page.Records {
 		rec := &page.Records[i]
 		j.cp.Read++
@@ -698,11 +699,10 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 			continue
 		}
 		entry := j.plan.Apply(rec)
-		b, err := json.Marshal(entry)
-		if err != nil {
+		if buf, err = appendEntry(buf[:0], &entry); err != nil {
 			return fail(err, "encode record %s", rec.ID)
 		}
-		sp.add(b)
+		sp.add(buf)
 		j.cp.Delivered++
 	}
 	j.pruneRecent()
