@@ -136,6 +136,17 @@ func (s *Store) Live(object string) int {
 	return 0
 }
 
+// Total returns the number of records of object, deleted ones included
+// (what a query that includes deleted records counts without a filter).
+func (s *Store) Total(object string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if o := s.objects[object]; o != nil {
+		return o.spec.Count + len(o.created)
+	}
+	return 0
+}
+
 func (s *Store) seedModified(o *objectData, i int) time.Time {
 	return s.seedEnd.Add(-time.Duration(o.spec.Count-i) * s.SeedStep)
 }

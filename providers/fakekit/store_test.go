@@ -265,3 +265,26 @@ func TestFindByAndCreateUnique(t *testing.T) {
 		t.Errorf("%d concurrent CreateUnique calls created the record, want 1", created.Load())
 	}
 }
+
+// TestLiveAndTotalCountWhatScansFind: Live and Total are the counts of
+// scans without and with deleted records, after creates and deletes.
+func TestLiveAndTotalCountWhatScansFind(t *testing.T) {
+	t.Parallel()
+	s, _ := testStore(t, 50)
+	for i := range 3 {
+		if _, err := s.Create("thing", map[string]any{"name": fmt.Sprint("new ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"T00000003", "T00000040"} {
+		if _, err := s.Delete("thing", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if live, scanned := s.Live("thing"), len(scanAll(t, s, Query{}, 7)); live != scanned || live != 51 {
+		t.Errorf("Live = %d, a scan finds %d; want 51", live, scanned)
+	}
+	if total, scanned := s.Total("thing"), len(scanAll(t, s, Query{IncludeDeleted: true}, 7)); total != scanned || total != 53 {
+		t.Errorf("Total = %d, a scan with deleted records finds %d; want 53", total, scanned)
+	}
+}

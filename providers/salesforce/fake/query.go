@@ -265,9 +265,14 @@ func (s *Server) batchSize(r *http.Request) int {
 // count returns the query's totalSize.
 func (s *Server) count(q *soql) int {
 	n := 0
-	if !q.where && !q.q.IncludeDeleted {
+	switch {
+	case !q.where && !q.q.IncludeDeleted:
 		n = s.kit.Store.Live(q.obj.Name)
-	} else {
+	case !q.where:
+		// Counting by a scan builds every record: seconds for a million,
+		// which no provider spends on a count.
+		n = s.kit.Store.Total(q.obj.Name)
+	default:
 		var c fakekit.Cursor
 		for {
 			recs, next, done, err := s.kit.Store.Scan(q.obj.Name, q.q, c, 10000)
