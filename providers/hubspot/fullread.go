@@ -48,10 +48,20 @@ type ends struct {
 	// searchLow: every live id from it up was delivered (search walked
 	// them); noBound before the first search. listHigh < searchLow.
 	searchLow uint64
-	// noSearch: search failed in a way retrying will not mend; the read
-	// goes on listing, still stopping where the ends meet.
+	// noSearch: search failed in a way retrying will not mend, or
+	// maxSearchFailures times in a row; the read goes on listing, still
+	// stopping where the ends meet.
 	noSearch bool
+	// searchFailures counts searches failed in a row; listNext makes the
+	// next call list, after a call that spent its request on a failed
+	// search.
+	searchFailures int
+	listNext       bool
 }
+
+// maxSearchFailures is how many searches in a row may fail before a read
+// stops searching: a search outage slows a full read, never stalls it.
+const maxSearchFailures = 5
 
 // parseEnds decodes the state of a "d:" cursor:
 // <flags>:<listHigh>:<searchLow>:<after>, after last since it is
@@ -62,12 +72,21 @@ func parseEnds(state string) (ends, error) {
 		return ends{}, fmt.Errorf("%d fields", len(parts))
 	}
 	e := ends{after: parts[3], searchLow: noBound}
-	switch parts[0] {
-	case "":
-	case "n":
-		e.noSearch = true
-	default:
-		return ends{}, fmt.Errorf("flags %q", parts[0])
+	for flags := parts[0]; flags != ""; flags = flags[1:] {
+		switch flags[0] {
+		case 'n':
+			e.noSearch = true
+		case 'l':
+			e.listNext = true
+		case 'f':
+			if len(flags) < 2 || flags[1] < '1' || flags[1] > '9' {
+				return ends{}, fmt.Errorf("flags %q", parts[0])
+			}
+			e.searchFailures = int(flags[1] - '0')
+			flags = flags[1:]
+		default:
+			return ends{}, fmt.Errorf("flags %q", parts[0])
+		}
 	}
 	var err error
 	if parts[1] != "" {
@@ -91,6 +110,12 @@ func (e ends) String() string {
 	b.WriteString("d:")
 	if e.noSearch {
 		b.WriteString("n")
+	}
+	if e.listNext {
+		b.WriteString("l")
+	}
+	if e.searchFailures > 0 {
+		b.WriteString("f" + strconv.Itoa(min(e.searchFailures, 9)))
 	}
 	b.WriteByte(':')
 	if e.listHigh > 0 {
@@ -172,7 +197,8 @@ func (c *Client) readTwoEnded(ctx context.Context, p *readPlan, state string) (*
 	if err != nil {
 		return nil, badCursor("d:" + state)
 	}
-	search := !e.noSearch && c.twoEnded
+	search := !e.noSearch && !e.listNext && c.twoEnded
+	e.listNext = false
 	var (
 		slot *rate.Reservation
 		wait time.Duration
@@ -211,13 +237,29 @@ func (c *Client) readTwoEnded(ctx context.Context, p *readPlan, state string) (*
 		}
 		found, err = c.searchHalf(ctx, p, e.searchLow)
 		if err != nil {
-			if ctx.Err() != nil || !searchUnusable(err) {
-				return nil, err // the engine retries the call
+			switch providers.KindOf(err) {
+			case providers.KindAuth, providers.KindRateLimited:
+				// The engine reconnects or waits the limit out.
+				return nil, err
+			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			e.searchFailures++
+			if !searchUnusable(err) && e.searchFailures < maxSearchFailures {
+				// The call spent its request on the failed search: it
+				// returns no records, and the next call lists. The
+				// engine is not asked to retry it, since a search that
+				// keeps failing would then stop the whole read.
+				e.listNext = true
+				return &providers.ReadPage{Total: -1, NextCursor: e.String()}, nil
 			}
 			e.noSearch = true
 			if list, err = c.listHalf(ctx, p, e.after); err != nil {
 				return nil, err
 			}
+		} else {
+			e.searchFailures = 0
 		}
 	default:
 		if list, err = c.listHalf(ctx, p, e.after); err != nil {

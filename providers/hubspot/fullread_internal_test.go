@@ -187,6 +187,8 @@ func TestParseEnds(t *testing.T) {
 		{searchLow: noBound},
 		{listHigh: 1100, searchLow: 1901, after: "p:2"},
 		{listHigh: 5, searchLow: noBound, noSearch: true, after: "x"},
+		{listHigh: 5, searchLow: 900, listNext: true, searchFailures: 3, after: "y"},
+		{searchLow: noBound, noSearch: true, searchFailures: 5},
 	} {
 		s := e.String()
 		phase, state, _ := strings.Cut(s, ":")
@@ -195,7 +197,7 @@ func TestParseEnds(t *testing.T) {
 			t.Errorf("%+v -> %q -> %+v, %v", e, s, got, err)
 		}
 	}
-	for _, bad := range []string{"", "::", "x:::", ":a::", "::b:", ":5:5:", ":6:5:"} {
+	for _, bad := range []string{"", "::", "x:::", ":a::", "::b:", ":5:5:", ":6:5:", "f:::", "f0:::", "fx:::"} {
 		if _, err := parseEnds(bad); err == nil {
 			t.Errorf("parseEnds(%q) succeeded", bad)
 		}

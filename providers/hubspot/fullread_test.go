@@ -273,6 +273,12 @@ func TestTwoEndedRead(t *testing.T) {
 			},
 		},
 		{
+			// A search outage: the read lists every other call, stops
+			// searching after maxSearchFailures, and still ends.
+			name: "SearchAlways5xx", lists: true, searches: true,
+			failSearch: func(int) int { return http.StatusBadGateway },
+		},
+		{
 			name: "SearchRefused400", lists: true, searches: true,
 			failSearch: func(int) int { return http.StatusBadRequest },
 		},

@@ -37,8 +37,12 @@ import (
 // above listHigh; HubSpot documents `after` as opaque, so a page that
 // does not switches the read to a plain list read from there,
 // delivering again what search delivered rather than lose anything. A
-// search that fails beside a list page is dropped for that call; one that
-// HubSpot refuses outright (400) is given up for the rest of the read.
+// search that fails beside a list page is dropped for that call; a search
+// that fails alone costs its call's records and the next call lists
+// (rate limits and refused credentials still go to the engine); one that
+// HubSpot refuses outright (400), or that fails five times in a row, is
+// given up for the rest of the read, so a search outage slows a full read
+// but never stops it.
 // Records created during the read may be missed (the next incremental
 // read has them); none that existed throughout is. MetadataTwoEndedRead
 // turns it off: full reads then list only.
