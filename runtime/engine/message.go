@@ -162,20 +162,27 @@ func (cp *checkpoint) encode() ([]byte, error) {
 	if err != nil || len(cp.Recent) == 0 {
 		return b, err
 	}
+	if len(b) < 2 || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("encode a checkpoint: unexpected %.40q", b)
+	}
+	sep := `,"recent":`
+	if len(b) == 2 {
+		sep = `"recent":`
+	}
 	set, err := cp.Recent.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
-	b = append(b[:len(b)-1], `,"recent":`...)
+	b = append(b[:len(b)-1], sep...)
 	b = append(b, set...)
 	return append(b, '}'), nil
 }
 
-// appendEntry appends e's JSON, as json.Marshal writes it, except that Raw
-// is copied as the connector handed it over: connectors give valid JSON
-// (the conformance suite checks every record's Raw), and encoding/json's
-// compaction and validation of each raw record took a tenth of a bulk
-// read's CPU.
+// appendEntry appends e's JSON as json.Marshal writes it, except that Raw
+// is copied as the connector handed it over, not compacted or HTML-escaped
+// (the same JSON value): connectors give valid JSON (the conformance suite
+// checks every record's Raw), and encoding/json's compaction and
+// validation of each raw record took a tenth of a bulk read's CPU.
 func appendEntry(b []byte, e *mapping.Entry) ([]byte, error) {
 	fields, err := json.Marshal(e.Fields)
 	if err != nil {

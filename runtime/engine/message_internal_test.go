@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,8 @@ func BenchmarkCheckpointRecent(b *testing.B) {
 }
 
 // TestAppendEntryIsJSONMarshal: appendEntry writes what json.Marshal writes
-// for every shape of entry (compact Raw), and valid JSON with Raw as given.
+// for every shape of entry whose Raw is compact and has nothing to
+// HTML-escape, and the same JSON value otherwise (Raw as given).
 func TestAppendEntryIsJSONMarshal(t *testing.T) {
 	t.Parallel()
 	for _, e := range []mapping.Entry{
@@ -190,9 +192,14 @@ func TestAppendEntryIsJSONMarshal(t *testing.T) {
 			t.Errorf("appendEntry = %s\nwant           %s", got[len("prefix"):], want)
 		}
 	}
-	e := mapping.Entry{ID: "004", Fields: map[string]any{"id": "004"}, Raw: json.RawMessage("{\n  \"Id\": \"004\"\n}")}
+	e := mapping.Entry{ID: "004", Fields: map[string]any{"id": "004"}, Raw: json.RawMessage("{\n  \"Id\": \"004\", \"Note\": \"<b>&\u2028\"\n}")}
 	got, err := appendEntry(nil, &e)
-	if err != nil || !json.Valid(got) {
-		t.Fatalf("appendEntry with an indented Raw = %s, %v", got, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(e)
+	var g, w any
+	if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil || !reflect.DeepEqual(g, w) {
+		t.Errorf("appendEntry with an indented, escapable Raw = %s; want the value of %s", got, want)
 	}
 }

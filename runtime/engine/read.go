@@ -357,8 +357,12 @@ func (j *job) start() {
 			}
 			if floor := time.UnixMilli(s.Floor); s.Floor > 0 && floor.After(j.cp.Since) && !floor.After(j.state.Watermark) {
 				// The last read remembered only the records after floor
-				// (Config.MaxRecent): start there, Since being exclusive.
+				// (Config.MaxRecent): start there, Since being exclusive,
+				// and pass the floor on until the overlap has moved past
+				// it, since the reads after this one must not go back
+				// below it either.
 				j.cp.Since = floor
+				j.cp.RecentFloor = s.Floor
 			}
 		}
 	case runtime.ReadTriggered:
@@ -1051,14 +1055,22 @@ func (j *job) stateUpdate() *runtime.ReadStateUpdate {
 	}
 	b, _ := json.Marshal(syncState{Recent: j.cp.Recent, Floor: j.cp.RecentFloor, Delta: delta})
 	u := &runtime.ReadStateUpdate{Watermark: j.cp.MaxModified, Sync: b, BackfillDone: j.op.ReadType == runtime.ReadBackfill}
-	if j.op.ReadType == runtime.ReadBackfill && !j.cp.StartedAt.IsZero() && u.Watermark.After(j.cp.StartedAt) {
+	started := j.cp.StartedAt
+	if started.IsZero() {
+		// A checkpoint from before StartedAt existed: the operation's
+		// creation is earlier still, so the safe side.
+		started = j.op.CreateTime
+	}
+	if j.op.ReadType == runtime.ReadBackfill && !started.IsZero() && u.Watermark.After(started) {
 		// A backfill reads in the provider's order (ids, a snapshot), not
 		// by modified time: a record it passed early and that changed
 		// while it went on is older than records it met later. Were the
 		// watermark the newest record read, the first scheduled read
 		// would start after that change and lose it; from the backfill's
 		// start it reads every change made meanwhile (some of them again).
-		u.Watermark = j.cp.StartedAt
+		// The start is the server's clock and watermarks the provider's:
+		// Overlap absorbs the skew between them.
+		u.Watermark = started
 	}
 	if u.Watermark.IsZero() && !j.cp.Since.IsZero() {
 		u.Watermark = j.cp.Since
