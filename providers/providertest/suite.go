@@ -866,7 +866,8 @@ func readAll(ctx context.Context, r providers.Reader, req providers.ReadRequest,
 		if p == nil {
 			return recs, page, fmt.Errorf("page %d: nil page and nil error", page)
 		}
-		if len(hints) > 1 || len(hints) == 1 && hints[0] != p.NextCursor {
+		plain := req.Since.IsZero() && req.Until.IsZero() && !req.IncludeDeleted
+		if len(hints) > 1 || plain && len(hints) == 1 && hints[0] != p.NextCursor {
 			return recs, page, fmt.Errorf("page %d: Ahead hinted %q, but the page's NextCursor is %q", page, hints, p.NextCursor)
 		}
 		for i, rec := range p.Records {
