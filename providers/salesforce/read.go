@@ -1,6 +1,7 @@
 package salesforce
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -122,11 +123,23 @@ func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*provider
 	if req.Ahead != nil {
 		// nextRecordsUrl precedes the records: the caller can ask for the
 		// next page while this one decodes.
-		if next, ok := jsonw.PeekString(body, "nextRecordsUrl", false); ok && strings.HasPrefix(next, "/services/data/") {
+		if next, ok := nextRecordsHint(body); ok {
 			req.Ahead(next)
 		}
 	}
 	return decodePage(body, req.IncludeDeleted)
+}
+
+// nextRecordsHint finds a query page's nextRecordsUrl without decoding the
+// page. Only the part before the records is looked at, where a subquery's
+// own nextRecordsUrl (inside a record) cannot be mistaken for the page's.
+func nextRecordsHint(body []byte) (string, bool) {
+	head := body
+	if at := bytes.Index(body, []byte(`"records"`)); at >= 0 {
+		head = body[:at]
+	}
+	next, ok := jsonw.PeekString(head, "nextRecordsUrl", false)
+	return next, ok && strings.HasPrefix(next, "/services/data/")
 }
 
 // decodePage turns a query response body into a ReadPage.
