@@ -456,6 +456,10 @@ type prefetch struct {
 
 	mu   sync.Mutex
 	next *prefetch // started as soon as this page's response named its cursor
+	// sealed is set when the read returned: an Ahead call after that
+	// (a connector breaking ReadRequest.Ahead's contract) starts nothing
+	// that the chain would not own.
+	sealed bool
 }
 
 // start reads the page at cursor ahead.
@@ -478,6 +482,9 @@ func (c *readChain) start(cursor string) *prefetch {
 		req.Cursor = cursor
 		req.Ahead = func(next string) { p.follow(c, next) }
 		p.page, p.err = c.j.readAt(ctx, req, c.bulk)
+		p.mu.Lock()
+		p.sealed = true
+		p.mu.Unlock()
 	}()
 	return p
 }
@@ -491,7 +498,7 @@ func (p *prefetch) follow(c *readChain, cursor string) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.next == nil {
+	if p.next == nil && !p.sealed {
 		p.next = c.start(cursor)
 	}
 }
