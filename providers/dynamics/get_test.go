@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -72,21 +71,7 @@ func TestGetRecords(t *testing.T) {
 			if n := calls.n.Load() - before; n != tc.calls {
 				t.Errorf("%d requests, want %d", n, tc.calls)
 			}
-			if got, want := providertest.SortedIDs(got), slices.Sorted(slices.Values(tc.want)); !slices.Equal(got, want) {
-				t.Fatalf("ids %v, want %v", got, want)
-			}
-			read := providertest.ReadAllByID(t, f.client, "accounts", tc.fields)
-			for _, rec := range got {
-				r := read[rec.ID]
-				if !reflect.DeepEqual(rec.Fields, r.Fields) || !rec.ModifiedAt.Equal(r.ModifiedAt) || rec.ModifiedAt.IsZero() || rec.Deleted || len(rec.Raw) == 0 {
-					t.Errorf("GetRecords %s = %v at %s, Read gave %v at %s", rec.ID, rec.Fields, rec.ModifiedAt, r.Fields, r.ModifiedAt)
-				}
-				for _, name := range tc.fields {
-					if _, ok := rec.Fields[strings.ToLower(name)]; !ok {
-						t.Errorf("record %s lacks field %s: %v", rec.ID, name, rec.Fields)
-					}
-				}
-			}
+			providertest.CheckGetRecords(t, got, tc.want, f.client, "accounts", tc.fields)
 		})
 	}
 }

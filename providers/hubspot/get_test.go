@@ -3,9 +3,7 @@ package hubspot_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -56,21 +54,7 @@ func TestGetRecords(t *testing.T) {
 			if n := calls.Load() - before; n != tc.calls {
 				t.Errorf("%d requests, want %d", n, tc.calls)
 			}
-			if ids, want := providertest.SortedIDs(got), slices.Sorted(slices.Values(tc.want)); !slices.Equal(ids, want) {
-				t.Fatalf("ids %v, want %v", ids, want)
-			}
-			read := providertest.ReadAllByID(t, s.conn, "contacts", tc.fields)
-			for _, rec := range got {
-				r := read[rec.ID]
-				if !reflect.DeepEqual(rec.Fields, r.Fields) || !rec.ModifiedAt.Equal(r.ModifiedAt) || rec.ModifiedAt.IsZero() || rec.Deleted || len(rec.Raw) == 0 {
-					t.Errorf("GetRecords %s = %v at %s, Read gave %v at %s", rec.ID, rec.Fields, rec.ModifiedAt, r.Fields, r.ModifiedAt)
-				}
-				for _, name := range tc.fields {
-					if _, ok := rec.Fields[strings.ToLower(name)]; !ok {
-						t.Errorf("record %s lacks field %s: %v", rec.ID, name, rec.Fields)
-					}
-				}
-			}
+			providertest.CheckGetRecords(t, got, tc.want, s.conn, "contacts", tc.fields)
 		})
 	}
 }

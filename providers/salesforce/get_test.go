@@ -3,9 +3,7 @@ package salesforce
 import (
 	"encoding/json"
 	"net/http"
-	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ampforge/amp/providers"
@@ -38,23 +36,7 @@ func TestGetRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := slices.Sorted(slices.Values(tc.want))
-			if ids := providertest.SortedIDs(got); !slices.Equal(ids, want) {
-				t.Fatalf("ids %v, want %v", ids, want)
-			}
-			// Every record is the one Read returns for the same fields.
-			read := providertest.ReadAllByID(t, f.client, "account", tc.fields)
-			for _, rec := range got {
-				r := read[rec.ID]
-				if !reflect.DeepEqual(rec.Fields, r.Fields) || !rec.ModifiedAt.Equal(r.ModifiedAt) || rec.ModifiedAt.IsZero() || rec.Deleted || len(rec.Raw) == 0 {
-					t.Errorf("GetRecords %s = %v at %s, Read gave %v at %s", rec.ID, rec.Fields, rec.ModifiedAt, r.Fields, r.ModifiedAt)
-				}
-				for _, name := range tc.fields {
-					if _, ok := rec.Fields[strings.ToLower(name)]; !ok {
-						t.Errorf("record %s lacks field %s: %v", rec.ID, name, rec.Fields)
-					}
-				}
-			}
+			providertest.CheckGetRecords(t, got, tc.want, f.client, "account", tc.fields)
 		})
 	}
 }
