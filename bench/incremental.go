@@ -258,19 +258,8 @@ func runIncremental(ctx context.Context, srv *server.Server, api *apiClient, inc
 	}
 	inc.jump()
 	want := int64(len(changed))
-	last, lastChange := int64(0), time.Now()
-	for recv.Records() < want {
-		select {
-		case <-ctx.Done():
-			return runResult{}, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if n := recv.Records(); n != last {
-			last, lastChange = n, time.Now()
-		}
-		if time.Since(lastChange) > 2*time.Minute {
-			return runResult{}, fmt.Errorf("no record arrived for 2 minutes; %d of %d delivered", last, want)
-		}
+	if err := waitRecords(ctx, recv, want); err != nil {
+		return runResult{}, err
 	}
 	end := time.Now()
 	queued := inc.queued.Load()

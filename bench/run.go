@@ -170,20 +170,8 @@ func runRuntimeChild(ctx context.Context, spec childSpec) (runResult, error) {
 	}, nil); err != nil {
 		return runResult{}, err
 	}
-	want := int64(sc.Records)
-	last, lastChange := int64(0), time.Now()
-	for recv.Records() < want {
-		select {
-		case <-ctx.Done():
-			return runResult{}, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if n := recv.Records(); n != last {
-			last, lastChange = n, time.Now()
-		}
-		if time.Since(lastChange) > 2*time.Minute {
-			return runResult{}, fmt.Errorf("no record arrived for 2 minutes; %d of %d delivered", last, want)
-		}
+	if err := waitRecords(ctx, recv, int64(sc.Records)); err != nil {
+		return runResult{}, err
 	}
 	elapsed := time.Since(start)
 	rss, err := peakRSS()
@@ -267,4 +255,24 @@ func peakRSS() (float64, error) {
 		return 0, fmt.Errorf("peak RSS: %w", err)
 	}
 	return 0, errors.New("peak RSS: no VmHWM in /proc/self/status")
+}
+
+// waitRecords waits until the receiver has counted want records, failing
+// when none has arrived for two minutes.
+func waitRecords(ctx context.Context, recv interface{ Records() int64 }, want int64) error {
+	last, lastChange := int64(0), time.Now()
+	for recv.Records() < want {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if n := recv.Records(); n != last {
+			last, lastChange = n, time.Now()
+		}
+		if time.Since(lastChange) > 2*time.Minute {
+			return fmt.Errorf("no record arrived for 2 minutes; %d of %d delivered", last, want)
+		}
+	}
+	return nil
 }
