@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ampforge/amp/runtime"
@@ -202,12 +203,18 @@ func appendEntry(b []byte, e *mapping.Entry) ([]byte, error) {
 		b = append(b, `,"raw":`...)
 		b = append(b, e.Raw...)
 	}
-	id, err := json.Marshal(e.ID)
-	if err != nil {
-		return nil, err
-	}
 	b = append(b, `,"id":`...)
-	b = append(b, id...)
+	if plainJSONString(e.ID) && !strings.ContainsAny(e.ID, "<>&") {
+		b = append(b, '"')
+		b = append(b, e.ID...)
+		b = append(b, '"')
+	} else {
+		id, err := json.Marshal(e.ID)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, id...)
+	}
 	if e.Deleted {
 		b = append(b, `,"deleted":true`...)
 	}

@@ -179,6 +179,7 @@ func TestAppendEntryIsJSONMarshal(t *testing.T) {
 			Raw: json.RawMessage(`{"Id":"002","BillingCountry":"FR"}`)},
 		{ID: "003", Fields: map[string]any{"id": "003"}, MappedFields: map[string]any{}, Raw: json.RawMessage(`{"Id":"003"}`), Deleted: true},
 		{ID: "ünïcode\u2028", Fields: nil},
+		{ID: `a<b>&"c`, Fields: map[string]any{"id": `a<b>&"c`}},
 	} {
 		want, err := json.Marshal(e)
 		if err != nil {
