@@ -257,9 +257,13 @@ type ConnectionStore interface {
 	// tokenVersion, so that "bad_credentials" found with old tokens cannot
 	// mark a connection that was re-authorised meanwhile. TokenVersion does
 	// not change. Called by refresh (bad_credentials) and the engine
-	// (working).
+	// (working). "working" never replaces "bad_credentials": a read that
+	// began with the old access token may still succeed after the refresh
+	// was refused, and must not hide the refusal; only new tokens
+	// (UpdateConnectionTokens, the customer reconnecting) clear it.
 	// Returns ENOTFOUND if the project has no such connection, ECONFLICT if
-	// TokenVersion has moved on, EINVALID if status is not valid.
+	// TokenVersion has moved on or "working" would replace
+	// "bad_credentials", EINVALID if status is not valid.
 	SetConnectionStatus(ctx context.Context, projectID, id string, tokenVersion int64, status ConnectionStatus) (*Connection, error)
 
 	// DeleteConnection deletes the connection.

@@ -203,6 +203,9 @@ func (s *Store) SetConnectionStatus(ctx context.Context, projectID, id string, t
 			out = c
 			return nil
 		}
+		if status == runtime.ConnectionWorking && c.Status == runtime.ConnectionBadCredentials {
+			return runtime.Errorf(runtime.ECONFLICT, "connection %q had its credentials refused; only reconnecting clears that", id)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE connections SET status = ?, update_time = ? WHERE project_id = ? AND id = ?`,
 			string(status), s.nowMillis().UnixMilli(), projectID, id); err != nil {
 			return mapErr(err)

@@ -158,6 +158,17 @@ var connectionTests = []test{
 		got, err := f.s.GetConnection(f.ctx, f.a.ID, c.ID)
 		noErr(t, "GetConnection", err)
 		same(t, "GetConnection after SetConnectionStatus", bad, got)
+		// A read that began with the refused tokens and succeeded anyway
+		// must not hide the refusal.
+		_, err = f.s.SetConnectionStatus(f.ctx, f.a.ID, c.ID, 2, runtime.ConnectionWorking)
+		wantCode(t, "SetConnectionStatus(working) over bad_credentials", err, runtime.ECONFLICT)
+		_, err = f.s.SetConnectionStatus(f.ctx, f.a.ID, c.ID, 0, runtime.ConnectionWorking)
+		wantCode(t, "SetConnectionStatus(working, any version) over bad_credentials", err, runtime.ECONFLICT)
+		renewed, err := f.s.UpdateConnectionTokens(f.ctx, f.a.ID, c.ID, 2, runtime.ConnectionTokens{Tokens: []byte("v3"), Status: runtime.ConnectionCreated})
+		noErr(t, "UpdateConnectionTokens after bad_credentials", err)
+		if renewed.Status != runtime.ConnectionCreated {
+			t.Fatalf("reconnecting left status %q", renewed.Status)
+		}
 		_, err = f.s.SetConnectionStatus(f.ctx, f.a.ID, c.ID, 0, "active")
 		wantCode(t, "SetConnectionStatus(unknown)", err, runtime.EINVALID)
 		_, err = f.s.SetConnectionStatus(f.ctx, f.a.ID, runtime.NewID(), 0, runtime.ConnectionWorking)
