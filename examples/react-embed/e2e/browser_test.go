@@ -586,6 +586,57 @@ func (b *browser) clickUntil(what, sel, done string) {
 	}
 }
 
+// choose picks option in the combobox of the field whose container has
+// the id field: it clears the current choice, types typed to filter the
+// list and clicks the option. Each step can be undone by a re-render on a
+// slow machine (clearing a choice re-renders the mapping row, which can
+// empty the input while keys arrive), so the whole sequence is retried,
+// each attempt waiting a few seconds for the option rather than the
+// step timeout; a last failure reports what the combobox showed.
+func (b *browser) choose(what, field, typed, option string) {
+	b.t.Helper()
+	sel := "#" + field
+	input := sel + ` input[role="combobox"]`
+	chosen := fmt.Sprintf(`(() => { const i = document.querySelector(%q); return i && i.value === %q ? 'ok' : null; })()`, input, option)
+	shown := fmt.Sprintf(`(() => {
+		const li = [...document.querySelectorAll(%q)].find(l => l.textContent.trim() === %q);
+		return li && li.offsetParent !== null ? 'ok' : null;
+	})()`, sel+` ul[role="listbox"] li`, option)
+	click := fmt.Sprintf(`//*[@id=%q]//ul[@role="listbox"]/li[normalize-space(.)=%q]`, field, option)
+	const attempts = 4
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if attempt > 1 {
+			b.t.Logf("%s: attempt %d", what, attempt)
+		}
+		// Blur first: focusing the input empties it (the component's
+		// onFocus), which drops whatever an earlier attempt typed.
+		b.do(b.ctx, what+": blur", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+		b.do(b.ctx, what+": clear the current choice", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+			`(() => { const c = document.querySelector(%q); if (c) c.click(); })()`, sel+` button[aria-label="clear selection"]`)))
+		b.do(b.ctx, what+": type", chromedp.Click(chromedp.CSS(input), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(input), typed))
+		if b.pollFor(b.ctx, shown, 5*time.Second) == "" {
+			continue
+		}
+		// The list re-renders while it filters: a click that lands on
+		// an option being replaced is lost; the next attempt retypes.
+		cctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		err := chromedp.Do(cctx, chromedp.Click(click, chromedp.NodeVisible))
+		cancel()
+		if err == nil && b.pollFor(b.ctx, chosen, 4*time.Second) != "" {
+			return
+		}
+	}
+	sctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	state, _ := chromedp.Run(sctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => {
+		const i = document.querySelector(%q);
+		const items = [...document.querySelectorAll(%q)].map(l => l.textContent.trim());
+		return JSON.stringify({input: i ? i.value : null, expanded: i ? i.getAttribute('aria-expanded') : null, options: items.slice(0, 10), count: items.length});
+	})()`, input, sel+` ul[role="listbox"] li`)))
+	b.snapshot(b.ctx, "failed-"+slug(what))
+	b.t.Fatalf("%s: %q not chosen after %d attempts; the combobox shows %s", what, option, attempts, state)
+}
+
 // pollFor is poll without failing: it returns "" when expr is still falsy
 // after timeout.
 func (b *browser) pollFor(ctx context.Context, expr string, timeout time.Duration) string {
@@ -708,14 +759,7 @@ func TestInstallThroughReactEmbed(t *testing.T) {
 	// Company (account): the manifest asks which field holds the
 	// country and suggests Billing Country; choose it again in the
 	// combobox, then tick two optional fields.
-	b.do(b.ctx, "clear the Country mapping", chromedp.Click(chromedp.CSS(`#country button[aria-label="clear selection"]`), chromedp.NodeVisible))
-	b.do(b.ctx, "type into the Country combobox",
-		chromedp.Click(chromedp.CSS(`#country input[role="combobox"]`), chromedp.NodeVisible),
-		chromedp.SendKeys(chromedp.CSS(`#country input[role="combobox"]`), "Billing Co"))
-	// The list re-renders while it filters: a click that lands on an
-	// option being replaced is lost, so click until the choice shows.
-	b.clickUntil("map Country to Billing Country", `//ul[@role="listbox"]/li[normalize-space(.)="Billing Country"]`,
-		`(() => { const v = document.querySelector('#country input[role="combobox"]').value; return v === 'Billing Country' ? v : null; })()`)
+	b.choose("map Country to Billing Country", "country", "Billing Co", "Billing Country")
 	b.clickUntil("tick Account Phone", `#phone`, `document.querySelector('#phone[aria-checked="true"]') && 'ok'`)
 	// Industry is on another page of the list: search for it.
 	b.do(b.ctx, "search for Industry", chromedp.SendKeys(chromedp.ID("field-search"), "Industry"))
