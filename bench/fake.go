@@ -52,7 +52,7 @@ func newFake(sc scenario, latency time.Duration) fakeServer {
 	case "salesforce":
 		return salesforcefake.New(salesforcefake.Options{Options: opts})
 	case "hubspot":
-		return hubspotfake.New(hubspotfake.Options{Options: opts})
+		return hubspotfake.New(hubspotfake.Options{Options: opts, SearchInBurstWindow: sc.SearchInWindow})
 	default:
 		return dynamicsfake.New(dynamicsfake.Options{Options: opts})
 	}

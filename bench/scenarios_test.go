@@ -22,10 +22,13 @@ func TestCeiling(t *testing.T) {
 		{"search's five a second bind before latency", scenario{PageRecords: 200, RatePerSec: 5}, 100 * time.Millisecond, 1000},
 		{"latency binds before search's rate", scenario{PageRecords: 200, RatePerSec: 5}, 250 * time.Millisecond, 800},
 		{"nothing bounds it", scenario{PageRecords: 2000}, 0, 0},
-		{"lists and searches share a window that binds", scenario{PageRecords: 100, RatePerSec: 10, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 1500},
-		{"lists' latency binds beside searches", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 2000},
-		{"searches alone fill a narrow window", scenario{PageRecords: 100, RatePerSec: 4, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 800},
-		{"searches and lists without latency", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5}, 0, 2400},
+		{"lists and searches share a window that binds", scenario{PageRecords: 100, RatePerSec: 10, SearchRecords: 200, SearchPerSec: 5, SearchInWindow: true}, 100 * time.Millisecond, 1500},
+		{"lists' latency binds beside searches in the window", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5, SearchInWindow: true}, 100 * time.Millisecond, 2000},
+		{"searches alone fill a narrow window", scenario{PageRecords: 100, RatePerSec: 4, SearchRecords: 200, SearchPerSec: 5, SearchInWindow: true}, 100 * time.Millisecond, 800},
+		{"searches and lists in the window without latency", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5, SearchInWindow: true}, 0, 2400},
+		{"searches outside the window beside lists", scenario{PageRecords: 100, RatePerSec: 10, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 2000},
+		{"searches outside a narrow window", scenario{PageRecords: 100, RatePerSec: 4, SearchRecords: 200, SearchPerSec: 5}, 100 * time.Millisecond, 1400},
+		{"searches outside the window without latency", scenario{PageRecords: 100, RatePerSec: 19, SearchRecords: 200, SearchPerSec: 5}, 0, 2900},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -33,8 +33,10 @@ type Client struct {
 	// account and searchLimit pace searches (see pace.go).
 	account     accountKey
 	searchLimit rate.Limit
-	// twoEnded makes full reads list and search at once (fullread.go).
+	// twoEnded makes full reads list and search at once (fullread.go);
+	// proof tells whether searches are outside the burst window (proof.go).
 	twoEnded bool
+	proof    windowProof
 }
 
 // provider is HubSpot's registered provider: the catalog entry plus the
@@ -137,23 +139,32 @@ func (c *Client) do(ctx context.Context, method, url string, body any) (int, []b
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	pacers.sent(c.account, time.Now())
+	search := strings.HasSuffix(url, "/search")
+	sentAt := time.Now()
+	pacers.sent(c.account, sentAt)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, transportError(ctx, method, url, err)
 	}
 	defer resp.Body.Close()
-	c.quota(resp.Header)
+	c.quota(resp.Header, sentAt)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, b, classify(resp.StatusCode, resp.Header, b)
+		perr := classify(resp.StatusCode, resp.Header, b)
+		if resp.StatusCode == http.StatusTooManyRequests && !search && perr.Code != "DAILY" {
+			// The window refused a request: see proof.go.
+			c.proof.refuse()
+			pacers.exhausted(c.account, time.Now())
+		}
+		return resp.StatusCode, b, perr
 	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return resp.StatusCode, nil, &providers.Error{Kind: providers.KindRetryable, Provider: Name, Status: resp.StatusCode,
 			Message: "reading the response failed", Err: fmt.Errorf("%s %s: %w", method, url, err)}
 	}
+	c.proof.completed(sentAt, time.Now(), search)
 	return resp.StatusCode, b, nil
 }
 
@@ -260,8 +271,9 @@ func retryAfter(h http.Header, policy string) time.Duration {
 
 // quota reports the rate-limit headers to cfg.OnQuota: the burst window
 // and, for private apps, the daily quota. The burst window's reading is
-// also kept for the account (pace.go), with or without OnQuota.
-func (c *Client) quota(h http.Header) {
+// also kept for the account (pace.go), with or without OnQuota; sentAt is
+// when the request that brought it left.
+func (c *Client) quota(h http.Header, sentAt time.Time) {
 	// A reading is taken only when both the limit and what remains of it
 	// parse: a missing Remaining must not look like an exhausted quota.
 	limit, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
@@ -271,7 +283,9 @@ func (c *Client) quota(h http.Header) {
 		if ms, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
 			win = time.Duration(ms) * time.Millisecond
 		}
-		pacers.observed(c.account, limit, rem, win, time.Now())
+		now := time.Now()
+		pacers.observed(c.account, limit, rem, win, now)
+		c.proof.observed(limit-rem, win, sentAt, now)
 		if c.onQuota != nil {
 			c.onQuota(providers.Quota{Used: limit - rem, Limit: limit, Window: win, Source: "X-HubSpot-RateLimit"})
 		}

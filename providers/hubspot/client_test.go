@@ -118,12 +118,17 @@ func TestMalformedPageIsRetryable(t *testing.T) {
 	s := newSetup(t, fake.Options{Options: fakekit.Options{MalformedRate: 1}}, nil)
 	_, err := s.conn.Read(t.Context(), providers.ReadRequest{Object: "contacts", Cursor: "l:"})
 	wantKind(t, err, providers.KindRetryable, "")
-	// A full read's first call searches: a malformed search answer costs
-	// that call its records (the next call lists instead), and the list's
-	// malformed answer then surfaces for the engine to retry.
-	page, err := s.conn.Read(t.Context(), providers.ReadRequest{Object: "contacts"})
+	// A full read's first call lists: its malformed answer surfaces for
+	// the engine to retry.
+	_, err = s.conn.Read(t.Context(), providers.ReadRequest{Object: "contacts"})
+	wantKind(t, err, providers.KindRetryable, "")
+	// A call that searches ("d::::", nothing read yet, no flags): a
+	// malformed search answer costs that call its records (the next
+	// call lists instead), and the list's malformed answer then
+	// surfaces.
+	page, err := s.conn.Read(t.Context(), providers.ReadRequest{Object: "contacts", Cursor: "d::::"})
 	if err != nil || len(page.Records) != 0 || page.Done || page.NextCursor == "" {
-		t.Fatalf("first call: %+v, %v; want an empty page that goes on", page, err)
+		t.Fatalf("a searching call: %+v, %v; want an empty page that goes on", page, err)
 	}
 	_, err = s.conn.Read(t.Context(), providers.ReadRequest{Object: "contacts", Cursor: page.NextCursor})
 	wantKind(t, err, providers.KindRetryable, "")

@@ -189,9 +189,10 @@ func (h *half) descendsBelow(high uint64) bool {
 
 // readTwoEnded reads one page of a two-ended full read: see read.go. A
 // call sends one request, a search when the account has a search slot
-// free and a list page otherwise, or both at once when the burst window
-// has room to spare (pacerRegistry.ample): the engine paces calls, so a
-// call's one request keeps its pace of the window exact.
+// free and a list page otherwise, or both at once when searches are
+// proven outside the burst window (proof.go) or the window has room to
+// spare (pace.go): the engine paces calls to the window, so a call's one
+// request of the window keeps that pace exact.
 func (c *Client) readTwoEnded(ctx context.Context, p *readPlan, state string) (*providers.ReadPage, error) {
 	e, err := parseEnds(state)
 	if err != nil {
@@ -208,7 +209,7 @@ func (c *Client) readTwoEnded(ctx context.Context, p *readPlan, state string) (*
 	}
 	var list, found *half
 	switch {
-	case search && pacers.ample(c.account, time.Now()):
+	case search && (c.proof.holds() || pacers.ample(c.account, time.Now())):
 		var listErr, searchErr error
 		var wg sync.WaitGroup
 		wg.Go(func() { list, listErr = c.listHalf(ctx, p, e.after) })

@@ -33,9 +33,10 @@ import (
 //
 // The registry also keeps, per account, what the two-ended full read
 // (fullread.go) needs to decide whether one call may send a second
-// request: the last X-HubSpot-RateLimit-Remaining reading and when this
-// process sent its requests in the last window. The engine paces calls,
-// not requests; a call sending two spends a request the engine did not
+// request when searches may count in the burst window (see proof.go):
+// the last X-HubSpot-RateLimit-Remaining reading and when this process
+// sent its requests in the last window. The engine paces calls, not
+// requests; a call sending two spends a request the engine did not
 // count, so that is allowed only while the window has room to spare both
 // by HubSpot's reading and by this process's own rate.
 

@@ -28,9 +28,11 @@ import (
 // a request, so a call searches whenever the account has a search slot
 // free and lists otherwise: under a burst window that binds, that is
 // about one search to a list. Each call sends one request, keeping the
-// engine's pace of the burst window exact, except that while the window
-// has room to spare (a slow reader whose latency, not the window, binds)
-// a call sends both at once.
+// engine's pace of the burst window exact, except that a call sends both
+// at once where the window's readings prove that HubSpot leaves searches
+// out of it, as its guidelines say (proof.go; the first call lists, and
+// its reading starts the proof), or while the window has room to spare (a
+// slow reader whose latency, not the window, binds).
 //
 // The cursor holds both ends: listHigh (every id up to it was delivered)
 // and searchLow (every id from it up was). A list page must rise in id
@@ -150,7 +152,9 @@ func (c *Client) Read(ctx context.Context, req providers.ReadRequest) (*provider
 		case incremental:
 			cur = "s::"
 		case c.twoEnded:
-			cur = ends{searchLow: noBound}.String()
+			// A list first: its reading of the burst window is where the
+			// proof that searches are outside it starts (proof.go).
+			cur = ends{searchLow: noBound, listNext: true}.String()
 		default:
 			cur = "l:"
 		}

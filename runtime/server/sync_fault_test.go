@@ -629,7 +629,12 @@ func TestRateLimitHubSpotPacing(t *testing.T) {
 	const n, pageSize = 2050, 10
 	opts := fakeOptions(n)
 	opts.Limits = fakekit.Limits{Window: limit, WindowPeriod: window, Daily: -1, SearchPerSecond: -1, Concurrency: -1}
-	spec := hubspotSpec(hsfake.Options{Options: opts})
+	// Searches count in the window too (the fake's stricter reading of
+	// HubSpot's limits): every request of the read is then the window's,
+	// and the engine's pacing alone must keep them under it. With
+	// searches outside it, the read would go searching beside its lists
+	// and end within two windows.
+	spec := hubspotSpec(hsfake.Options{Options: opts, SearchInBurstWindow: true})
 	tp := &tap{next: spec.fake, data: hubspotData, page: hubspotPage}
 	spec.fake = tappedFake{syncFake: spec.fake, tap: tp}
 	spec.engine = func(c *engine.Config) { c.PageSize = pageSize }

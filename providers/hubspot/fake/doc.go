@@ -7,7 +7,10 @@
 // the 10,000-result cap, batch create/update/upsert/archive with 207 partial
 // results, properties, schemas and account info. Rate limits (10-second
 // burst window, daily quota, search per second) answer with HubSpot's 429
-// bodies and X-HubSpot-RateLimit-* headers; a bad token gets HubSpot's 401.
+// bodies and X-HubSpot-RateLimit-* headers; searches count in the daily
+// quota and their own per-second limit but not in the burst window, as
+// HubSpot's usage guidelines have it (Options.SearchInBurstWindow counts
+// them there too). A bad token gets HubSpot's 401.
 //
 // Seeded data is deterministic and computed lazily by fakekit.Store:
 // contacts, companies and deals (opts.Records each), the custom object

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ampforge/amp/providers/fakekit"
@@ -39,6 +40,12 @@ type Options struct {
 	// depend on how fast the machine runs them. Benchmarks leave it off:
 	// they measure real rates.
 	WindowsOnFakeClock bool
+	// SearchInBurstWindow counts every search in the burst window as well
+	// as in search's own per-second limit. HubSpot's usage guidelines
+	// leave the CRM Search API out of the burst limit, so by default the
+	// fake does too; this is the stricter reading, for tests of a
+	// reader that must not assume the guidelines hold.
+	SearchInBurstWindow bool
 	// ReverseListPages serves each page of live records from the list
 	// endpoint in descending id order, which no HubSpot list does: it
 	// tests that a reader relying on the list's id order notices.
@@ -57,6 +64,9 @@ type Server struct {
 	burst  *fakekit.Window
 	daily  *fakekit.Window
 	search *fakekit.Window
+	// searchInWindow is Options.SearchInBurstWindow, changeable while
+	// serving (SetSearchInBurstWindow).
+	searchInWindow atomic.Bool
 
 	mu       sync.Mutex
 	archived map[string][]string // object -> ids in archive order
@@ -112,6 +122,7 @@ func New(opts Options) *Server {
 	}
 	s.burst = &fakekit.Window{Limit: fakekit.Or(lim.Window, rl.Requests), Period: period, Now: windowClock}
 	s.daily = &fakekit.Window{Limit: fakekit.Or(lim.Daily, rl.DailyRequests), Period: 24 * time.Hour, Now: kit.Clock.Now}
+	s.searchInWindow.Store(opts.SearchInBurstWindow)
 	s.search = &fakekit.Window{Limit: fakekit.Or(lim.SearchPerSecond, defaultSearchPerSecond), Period: time.Second, Now: windowClock}
 
 	s.mux = http.NewServeMux()
@@ -305,6 +316,10 @@ func (s *Server) limit(next http.Handler) http.Handler {
 			rateLimited(w, "DAILY", "You have reached your daily limit.")
 			return
 		}
+		if isSearch && !s.searchInWindow.Load() {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ok, used, _ := s.burst.Take()
 		if !isSearch {
 			s.rateHeaders(w, s.burst.Limit-used)
@@ -316,6 +331,11 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// SetSearchInBurstWindow changes Options.SearchInBurstWindow for the
+// requests that follow: a HubSpot whose counting changes under a reader
+// that learned it.
+func (s *Server) SetSearchInBurstWindow(on bool) { s.searchInWindow.Store(on) }
 
 func rateLimited(w http.ResponseWriter, policy, msg string) {
 	writeJSON(w, http.StatusTooManyRequests, map[string]any{

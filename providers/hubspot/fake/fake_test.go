@@ -135,6 +135,34 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
+// Searches stay out of the burst window, as HubSpot's usage guidelines
+// have it, unless SearchInBurstWindow counts them there too: with a window
+// of 3, a list after three searches is answered (Remaining 2) or refused.
+func TestSearchAndTheBurstWindow(t *testing.T) {
+	t.Parallel()
+	for _, in := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SearchInBurstWindow=%v", in), func(t *testing.T) {
+			t.Parallel()
+			c := start(t, fake.Options{Options: fakekit.Options{Limits: fakekit.Limits{Window: 3, SearchPerSecond: 10}},
+				WindowsOnFakeClock: true, SearchInBurstWindow: in})
+			access, _ := c.f.Issue()
+			for i := range 3 {
+				if resp, m := c.do(t, "POST", "/crm/v3/objects/contacts/search", access, strings.NewReader(`{"limit":1}`)); resp.StatusCode != 200 {
+					t.Fatalf("search %d: %d %v", i, resp.StatusCode, m)
+				}
+			}
+			resp, m := c.do(t, "GET", "/crm/v3/objects/contacts", access, nil)
+			switch {
+			case !in && (resp.StatusCode != 200 || resp.Header.Get("X-HubSpot-RateLimit-Remaining") != "2"):
+				t.Errorf("a list after three searches: %d, Remaining %q; want 200, 2 (searches outside the window)",
+					resp.StatusCode, resp.Header.Get("X-HubSpot-RateLimit-Remaining"))
+			case in && (resp.StatusCode != 429 || m["policyName"] != "TEN_SECONDLY_ROLLING"):
+				t.Errorf("a list after three searches: %d %v; want a TEN_SECONDLY_ROLLING 429 (searches in the window)", resp.StatusCode, m)
+			}
+		})
+	}
+}
+
 func TestTokens(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

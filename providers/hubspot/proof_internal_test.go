@@ -1,0 +1,157 @@
+package hubspot
+
+import (
+	"testing"
+	"time"
+)
+
+// answered returns n requests sent every 100 ms from start, each answered
+// 100 ms after it left; those whose index search picks are searches.
+func answered(start time.Time, n int, search func(i int) bool) []doneRequest {
+	out := make([]doneRequest, n)
+	for i := range out {
+		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
+		out[i] = doneRequest{sent: at, at: at.Add(100 * time.Millisecond), search: search(i)}
+	}
+	return out
+}
+
+func everyOther(i int) bool { return i%2 == 0 }
+func none(int) bool         { return false }
+func all(int) bool          { return true }
+
+// Each condition of a proof, alone: a reading short of this Client's
+// count by the margin and the share, covering the requests other than
+// searches, counting only requests answered before the reading's request
+// left, sent after the floor and within the window.
+func TestWindowProofProves(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 5, 9, 0, 10, 0, time.UTC)
+	sent := now.Add(-100 * time.Millisecond) // the reading's request
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	tests := []struct {
+		name  string
+		done  []doneRequest
+		floor time.Time
+		used  int
+		want  bool
+	}{
+		// 20 answered (10 searches) and the reading's own: 21. 11 used
+		// (the lists and this one) proves it.
+		{"ListsOnlyCounted", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 11, true},
+		{"SearchesCounted", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 21, false},
+		{"ShortByTheMargin", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 19, false},
+		{"ShortPastTheMargin", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 18, true},
+		// 40 answered and this one: 41, short by 4 is past the margin
+		// but under an eighth of the count.
+		{"ShortUnderTheShare", answered(at(-5*time.Second), 40, func(i int) bool { return i < 4 }), time.Time{}, 37, false},
+		{"ShortAtTheShare", answered(at(-5*time.Second), 40, func(i int) bool { return i < 6 }), time.Time{}, 35, true},
+		// 10 lists and 4 searches answered: 15. A reading of 5 is short
+		// of the lists too: requests left HubSpot's count unseen.
+		{"ListsNotCovered", answered(at(-3*time.Second), 14, func(i int) bool { return i >= 10 }), time.Time{}, 5, false},
+		{"ListsCoveredButOne", answered(at(-3*time.Second), 14, func(i int) bool { return i >= 10 }), time.Time{}, 10, true},
+		{"NoSearches", answered(at(-3*time.Second), 20, none), time.Time{}, 11, false},
+		// Requests sent over a window ago may have left HubSpot's count.
+		{"OutOfTheWindow", answered(at(-13*time.Second), 20, everyOther), time.Time{}, 11, false},
+		// Before the floor, likewise.
+		{"BeforeTheFloor", answered(at(-3*time.Second), 20, everyOther), at(-time.Second), 11, false},
+		// Five lists answered before the reading's request left, and ten
+		// searches sent before it but answered after: HubSpot may have
+		// had none of those searches when it counted.
+		{"AnsweredAfterTheReadingLeft", append(answered(at(-time.Second), 5, none),
+			doneRequest{sent: at(-450 * time.Millisecond), at: at(-50 * time.Millisecond), search: true},
+			doneRequest{sent: at(-400 * time.Millisecond), at: at(-40 * time.Millisecond), search: true},
+			doneRequest{sent: at(-350 * time.Millisecond), at: at(-30 * time.Millisecond), search: true},
+			doneRequest{sent: at(-300 * time.Millisecond), at: at(-20 * time.Millisecond), search: true},
+			doneRequest{sent: at(-250 * time.Millisecond), at: at(-10 * time.Millisecond), search: true}), time.Time{}, 6, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := windowProof{window: 10 * time.Second, done: tt.done, floor: tt.floor}
+			if got := w.proves(tt.used, sent, now); got != tt.want {
+				t.Errorf("proves(%d used) = %v, want %v", tt.used, got, tt.want)
+			}
+		})
+	}
+}
+
+// The floor moves to a reading's request when there is no reading of the
+// last window before it, or when the count fell: what was sent before may
+// have left HubSpot's count unseen. A window's 429 withdraws the proof
+// for good.
+func TestWindowProofObserved(t *testing.T) {
+	t.Parallel()
+	win := 10 * time.Second
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	feed := func(w *windowProof, ds []doneRequest) {
+		for _, d := range ds {
+			w.completed(d.sent, d.at, d.search)
+		}
+	}
+	t.Run("FirstReading", func(t *testing.T) {
+		t.Parallel()
+		// Twelve seconds of searches alone (an incremental read), then a
+		// list whose reading counts only itself: in a window that began
+		// afresh, the searches may be gone from it.
+		var w windowProof
+		feed(&w, answered(t0, 120, all))
+		now := t0.Add(12 * time.Second)
+		w.observed(1, win, now.Add(-100*time.Millisecond), now)
+		if w.holds() {
+			t.Fatal("a first reading proved searches outside the window")
+		}
+		// Then lists and searches after it, the reading counting the
+		// lists alone: that proves it.
+		feed(&w, answered(now, 10, everyOther))
+		later := now.Add(1100 * time.Millisecond)
+		w.observed(7, win, later.Add(-100*time.Millisecond), later) // 1 before, 5 lists, this one
+		if !w.holds() {
+			t.Fatal("readings after the first, short of the searches, did not prove it")
+		}
+	})
+	t.Run("StaleReading", func(t *testing.T) {
+		t.Parallel()
+		var w windowProof
+		w.observed(1, win, t0, t0)
+		feed(&w, answered(t0.Add(2*time.Second), 100, everyOther))
+		now := t0.Add(12 * time.Second)                          // over a window after the last reading
+		w.observed(51, win, now.Add(-100*time.Millisecond), now) // the lists of the window and this one
+		if w.holds() {
+			t.Fatal("a reading a window after the last one proved searches outside the window")
+		}
+	})
+	t.Run("CountFell", func(t *testing.T) {
+		t.Parallel()
+		var w windowProof
+		feed(&w, answered(t0, 20, everyOther))
+		w.observed(1, win, t0, t0.Add(100*time.Millisecond))
+		w.observed(21, win, t0.Add(2*time.Second), t0.Add(2100*time.Millisecond)) // counted
+		now := t0.Add(2200 * time.Millisecond)
+		w.observed(11, win, now.Add(-100*time.Millisecond), now) // fell: requests left the count
+		if w.holds() {
+			t.Fatal("a count that fell proved searches outside the window")
+		}
+	})
+	t.Run("Refused", func(t *testing.T) {
+		t.Parallel()
+		var w windowProof
+		w.observed(1, win, t0, t0)
+		feed(&w, answered(t0, 20, everyOther))
+		now := t0.Add(3 * time.Second)
+		w.observed(11, win, now.Add(-100*time.Millisecond), now)
+		if !w.holds() {
+			t.Fatal("no proof from a reading counting only the lists")
+		}
+		w.refuse()
+		if w.holds() {
+			t.Fatal("the proof stands after a 429")
+		}
+		feed(&w, answered(now, 40, everyOther))
+		later := now.Add(5 * time.Second)
+		w.observed(31, win, later.Add(-100*time.Millisecond), later)
+		if w.holds() {
+			t.Error("readings after a 429 proved it again")
+		}
+	})
+}
