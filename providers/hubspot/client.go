@@ -152,8 +152,9 @@ func (c *Client) do(ctx context.Context, method, url string, body any) (int, []b
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		_, _ = io.Copy(io.Discard, resp.Body)
 		perr := classify(resp.StatusCode, resp.Header, b)
-		if resp.StatusCode == http.StatusTooManyRequests && !search && perr.Code != "DAILY" {
-			// The window refused a request: see proof.go.
+		if resp.StatusCode == http.StatusTooManyRequests && (perr.Code == policyBurst || !search && perr.Code != "DAILY") {
+			// The window refused a request (a search too: then searches
+			// are the window's after all). See proof.go.
 			c.proof.refuse()
 			pacers.exhausted(c.account, time.Now())
 		}

@@ -89,6 +89,8 @@ const (
 	// maxBurstLog bounds the request times kept per account, far above
 	// any HubSpot window's limit.
 	maxBurstLog = 4096
+	// policyBurst is the policyName of the burst window's 429.
+	policyBurst = "TEN_SECONDLY_ROLLING"
 )
 
 // accountKey names one HubSpot account as this process can tell it apart.

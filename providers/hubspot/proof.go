@@ -19,25 +19,37 @@ import (
 // watches its own requests and the window's readings, and treats a search
 // as a request of the window until a reading proves otherwise
 // (windowProof.proves). The proof is per Client, not per account: HubSpot
-// counts the burst window per app and account, a Client's requests are
-// all in its connection's window, and requests of other Clients (other
-// jobs of the connection, or other apps) can only raise a reading, never
-// lower it below what this Client's requests explain. A Client lives for
-// one job, so a new read proves it again, within its first second.
+// counts the burst window per app and account, and a Client's requests are
+// all in its connection's window. Requests of other Clients (other jobs of
+// the connection) can only raise a reading above what this Client's
+// requests explain, though they can also hide a fall in the count that
+// observed looks for. A Client lives for one job, so a new read proves it
+// again: after three of its searches, within its first second when it has
+// the account's search limit to itself.
 //
-// A 429 on a request of the window (not a daily one) withdraws the proof
-// for the rest of the Client's life: whatever the reason, sending more
-// than the engine paces is then not safe.
+// The proof holds for a window HubSpot keeps as an exact log of arrivals
+// (its policy name is TEN_SECONDLY_ROLLING) or in fixed steps, and for one
+// that estimates the log from its last steps, since it counts only the
+// last fifth of the window and asks for a shortfall of a quarter. A count
+// that lags HubSpot's answers by half a second or more could still pass
+// for it. Whatever the cause, a 429 from the window withdraws the proof
+// for the rest of the Client's life: sending more than the engine paces
+// is then not safe, and the read goes on as it would without the proof.
 
 const (
-	// proofMargin is the least by which a reading must fall short of this
-	// Client's count to prove anything: it absorbs a Remaining that leaves
-	// out the request it answers, and a request HubSpot dates differently.
+	// A reading proves nothing unless it falls short of this Client's
+	// count by more than proofMargin requests (a Remaining that leaves out
+	// the request it answers, a request HubSpot dates differently) and by
+	// at least proofShare of the count, counting only the requests sent in
+	// the last proofSpan of the window. A window estimated from fixed
+	// steps (the last step's count weighted by how much of it the window
+	// still covers) keeps at least 1 - proofSpan of each counted request,
+	// so it cannot fall short by proofShare. A search beside each of every
+	// other list makes half the requests, so a true proof falls short by
+	// about half.
 	proofMargin = 2
-	// proofShare is the least share of the count by which it must fall
-	// short, so that a window HubSpot keeps in coarser steps than its
-	// interval, shedding a few old requests early, proves nothing.
-	proofShare = 0.125
+	proofShare  = 0.25
+	proofSpan   = 0.2
 	// maxProofLog bounds the requests kept, far above any HubSpot
 	// window's limit.
 	maxProofLog = 4096
@@ -118,12 +130,13 @@ func (w *windowProof) observed(used int, window time.Duration, sent, now time.Ti
 // every request of this Client answered before it left and sent after the
 // floor and less than a window before now (HubSpot received each after
 // its sending, so still holds it); other requests only add to it. A
-// reading short of that count by the margin or more can only mean HubSpot
-// left the searches out. The reading must still cover the requests other
-// than searches, bar one dated differently: one that does not suggests
+// reading short of that count (over the last proofSpan of the window)
+// by more than the margin and by the share can only mean HubSpot left the
+// searches out. The reading must still cover the requests other than
+// searches, bar one dated differently: one that does not suggests
 // requests left the count unseen, which proves nothing.
 func (w *windowProof) proves(used int, sent, now time.Time) bool {
-	cut := now.Add(-w.period())
+	cut := now.Add(-time.Duration(proofSpan * float64(w.period())))
 	if w.floor.After(cut) {
 		cut = w.floor
 	}

@@ -1,16 +1,27 @@
 package hubspot
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/ampforge/amp/providers"
 )
 
 // answered returns n requests sent every 100 ms from start, each answered
 // 100 ms after it left; those whose index search picks are searches.
 func answered(start time.Time, n int, search func(i int) bool) []doneRequest {
+	return answeredEvery(start, 100*time.Millisecond, n, search)
+}
+
+// answeredEvery is answered with requests sent every step.
+func answeredEvery(start time.Time, step time.Duration, n int, search func(i int) bool) []doneRequest {
 	out := make([]doneRequest, n)
 	for i := range out {
-		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
+		at := start.Add(time.Duration(i) * step)
 		out[i] = doneRequest{sent: at, at: at.Add(100 * time.Millisecond), search: search(i)}
 	}
 	return out
@@ -29,6 +40,11 @@ func TestWindowProofProves(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 10, 0, time.UTC)
 	sent := now.Add(-100 * time.Millisecond) // the reading's request
 	at := func(d time.Duration) time.Time { return now.Add(d) }
+	// 20 requests 50 ms apart, all within the last fifth of the window
+	// (2 s) and answered before the reading's request left.
+	twenty := func(search func(i int) bool) []doneRequest {
+		return answeredEvery(at(-1500*time.Millisecond), 50*time.Millisecond, 20, search)
+	}
 	tests := []struct {
 		name  string
 		done  []doneRequest
@@ -38,27 +54,29 @@ func TestWindowProofProves(t *testing.T) {
 	}{
 		// 20 answered (10 searches) and the reading's own: 21. 11 used
 		// (the lists and this one) proves it.
-		{"ListsOnlyCounted", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 11, true},
-		{"SearchesCounted", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 21, false},
-		{"ShortByTheMargin", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 19, false},
-		{"ShortPastTheMargin", answered(at(-3*time.Second), 20, everyOther), time.Time{}, 18, true},
-		// 40 answered and this one: 41, short by 4 is past the margin
-		// but under an eighth of the count.
-		{"ShortUnderTheShare", answered(at(-5*time.Second), 40, func(i int) bool { return i < 4 }), time.Time{}, 37, false},
-		{"ShortAtTheShare", answered(at(-5*time.Second), 40, func(i int) bool { return i < 6 }), time.Time{}, 35, true},
+		{"ListsOnlyCounted", twenty(everyOther), time.Time{}, 11, true},
+		{"SearchesCounted", twenty(everyOther), time.Time{}, 21, false},
+		// Few requests: the margin binds. 6 answered (3 searches): 7.
+		{"ShortByTheMargin", answeredEvery(at(-time.Second), 50*time.Millisecond, 6, everyOther), time.Time{}, 5, false},
+		{"ShortPastTheMargin", answeredEvery(at(-time.Second), 50*time.Millisecond, 6, everyOther), time.Time{}, 4, true},
+		// Many: the share binds. 40 answered and this one: 41, a quarter
+		// of it 10.25.
+		{"ShortUnderTheShare", answeredEvery(at(-1500*time.Millisecond), 25*time.Millisecond, 40, func(i int) bool { return i < 10 }), time.Time{}, 31, false},
+		{"ShortAtTheShare", answeredEvery(at(-1500*time.Millisecond), 25*time.Millisecond, 40, func(i int) bool { return i < 11 }), time.Time{}, 30, true},
 		// 10 lists and 4 searches answered: 15. A reading of 5 is short
 		// of the lists too: requests left HubSpot's count unseen.
-		{"ListsNotCovered", answered(at(-3*time.Second), 14, func(i int) bool { return i >= 10 }), time.Time{}, 5, false},
-		{"ListsCoveredButOne", answered(at(-3*time.Second), 14, func(i int) bool { return i >= 10 }), time.Time{}, 10, true},
-		{"NoSearches", answered(at(-3*time.Second), 20, none), time.Time{}, 11, false},
-		// Requests sent over a window ago may have left HubSpot's count.
-		{"OutOfTheWindow", answered(at(-13*time.Second), 20, everyOther), time.Time{}, 11, false},
+		{"ListsNotCovered", answeredEvery(at(-time.Second), 50*time.Millisecond, 14, func(i int) bool { return i >= 10 }), time.Time{}, 5, false},
+		{"ListsCoveredButOne", answeredEvery(at(-time.Second), 50*time.Millisecond, 14, func(i int) bool { return i >= 10 }), time.Time{}, 10, true},
+		{"NoSearches", twenty(none), time.Time{}, 11, false},
+		// Only the last fifth of the window counts: a window estimated
+		// from fixed steps may have shed part of older requests.
+		{"BeforeTheSpan", answeredEvery(at(-5*time.Second), 50*time.Millisecond, 20, everyOther), time.Time{}, 11, false},
 		// Before the floor, likewise.
-		{"BeforeTheFloor", answered(at(-3*time.Second), 20, everyOther), at(-time.Second), 11, false},
-		// Five lists answered before the reading's request left, and ten
+		{"BeforeTheFloor", twenty(everyOther), at(-time.Second), 11, false},
+		// Five lists answered before the reading's request left, and five
 		// searches sent before it but answered after: HubSpot may have
 		// had none of those searches when it counted.
-		{"AnsweredAfterTheReadingLeft", append(answered(at(-time.Second), 5, none),
+		{"AnsweredAfterTheReadingLeft", append(answeredEvery(at(-time.Second), 50*time.Millisecond, 5, none),
 			doneRequest{sent: at(-450 * time.Millisecond), at: at(-50 * time.Millisecond), search: true},
 			doneRequest{sent: at(-400 * time.Millisecond), at: at(-40 * time.Millisecond), search: true},
 			doneRequest{sent: at(-350 * time.Millisecond), at: at(-30 * time.Millisecond), search: true},
@@ -116,7 +134,7 @@ func TestWindowProofObserved(t *testing.T) {
 		w.observed(1, win, t0, t0)
 		feed(&w, answered(t0.Add(2*time.Second), 100, everyOther))
 		now := t0.Add(12 * time.Second)                          // over a window after the last reading
-		w.observed(51, win, now.Add(-100*time.Millisecond), now) // the lists of the window and this one
+		w.observed(11, win, now.Add(-100*time.Millisecond), now) // the lists of the last 2 s and this one
 		if w.holds() {
 			t.Fatal("a reading a window after the last one proved searches outside the window")
 		}
@@ -139,7 +157,7 @@ func TestWindowProofObserved(t *testing.T) {
 		w.observed(1, win, t0, t0)
 		feed(&w, answered(t0, 20, everyOther))
 		now := t0.Add(3 * time.Second)
-		w.observed(11, win, now.Add(-100*time.Millisecond), now)
+		w.observed(6, win, now.Add(-100*time.Millisecond), now) // the lists of the last 2 s and this one
 		if !w.holds() {
 			t.Fatal("no proof from a reading counting only the lists")
 		}
@@ -154,4 +172,49 @@ func TestWindowProofObserved(t *testing.T) {
 			t.Error("readings after a 429 proved it again")
 		}
 	})
+}
+
+// Which 429s withdraw the proof: the burst window's, on a list or a
+// search (then searches are the window's after all), and any other but
+// the daily one on a request of the window; not search's own per-second
+// limit, nor the daily quota.
+func TestWindowProofRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path, policy string
+		withdrawn    bool
+	}{
+		{"/crm/v3/objects/contacts", "TEN_SECONDLY_ROLLING", true},
+		{"/crm/v3/objects/contacts/search", "TEN_SECONDLY_ROLLING", true},
+		{"/crm/v3/objects/contacts", "SECONDLY", true},
+		{"/crm/v3/objects/contacts/search", "SECONDLY", false},
+		{"/crm/v3/objects/contacts", "DAILY", false},
+		{"/crm/v3/objects/contacts/search", "DAILY", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy+tt.path, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				fmt.Fprintf(w, `{"status":"error","message":"limit","errorType":"RATE_LIMIT","policyName":%q}`, tt.policy)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := New(providers.Config{HTTPClient: srv.Client(), BaseURL: srv.URL, Metadata: map[string]string{MetadataSearchPerSecond: "0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.proof.outside = true
+			method := "GET"
+			if tt.path != "/crm/v3/objects/contacts" {
+				method = "POST"
+			}
+			if _, _, err := c.do(context.Background(), method, srv.URL+tt.path, nil); providers.KindOf(err) != providers.KindRateLimited {
+				t.Fatalf("%s %s: %v, want a rate limit", method, tt.path, err)
+			}
+			if got := !c.proof.holds(); got != tt.withdrawn {
+				t.Errorf("after a %s 429 on %s: withdrawn %v, want %v", tt.policy, tt.path, got, tt.withdrawn)
+			}
+		})
+	}
 }

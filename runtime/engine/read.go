@@ -717,6 +717,11 @@ func (j *job) commit(ctx context.Context, page *providers.ReadPage) error {
 		j.cp.Delivered++
 	}
 	j.pruneRecent()
+	if j.cp.Estimated < 0 && page.Total >= 0 {
+		// A connector may learn the total after its first page (HubSpot's
+		// two-ended read lists first; its first search has the total).
+		j.cp.Estimated = int64(page.Total)
+	}
 	j.cp.Pages++
 	j.cp.Cursor = page.NextCursor
 	if page.Checkpoint != "" {

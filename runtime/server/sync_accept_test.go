@@ -361,6 +361,10 @@ func TestBackfillChangesDuringTheRead(t *testing.T) {
 	e := startSync(t, spec)
 	if op := e.waitOps("backfill", 1, time.Minute)[0]; op.Status != "success" {
 		t.Fatalf("backfill %+v", op)
+	} else if est := op.Metadata.Progress.RecordsEstimatedTotal; est != 1000 {
+		// The two-ended read's first page is a list, which has no
+		// total; the first search's comes on a later page.
+		t.Errorf("backfill's recordsEstimatedTotal = %d, want 1000", est)
 	}
 	if got := e.recv.Stats().Distinct; got != 1000 {
 		t.Fatalf("backfill delivered %d records, want 1000", got)
