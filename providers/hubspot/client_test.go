@@ -115,7 +115,9 @@ func TestQuotaAndRateLimits(t *testing.T) {
 
 func TestMalformedPageIsRetryable(t *testing.T) {
 	t.Parallel()
-	s := newSetup(t, fake.Options{Options: fakekit.Options{MalformedRate: 1}}, nil)
+	// No burst window, so no reading: a call that searches sends its
+	// search alone (no probe beside it, see pace.go).
+	s := newSetup(t, fake.Options{Options: fakekit.Options{MalformedRate: 1, Limits: fakekit.Limits{Window: -1}}}, nil)
 	_, err := s.conn.Read(t.Context(), providers.ReadRequest{Object: "contacts", Cursor: "l:"})
 	wantKind(t, err, providers.KindRetryable, "")
 	// A full read's first call lists: its malformed answer surfaces for

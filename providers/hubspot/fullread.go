@@ -190,9 +190,9 @@ func (h *half) descendsBelow(high uint64) bool {
 // readTwoEnded reads one page of a two-ended full read: see read.go. A
 // call sends one request, a search when the account has a search slot
 // free and a list page otherwise, or both at once when searches are
-// proven outside the burst window (proof.go) or the window has room to
-// spare (pace.go): the engine paces calls to the window, so a call's one
-// request of the window keeps that pace exact.
+// proven outside the burst window (proof.go), the window has room to
+// spare, or a probe is left (pace.go): the engine paces calls to the
+// window, so a call's one request of the window keeps that pace exact.
 func (c *Client) readTwoEnded(ctx context.Context, p *readPlan, state string) (*providers.ReadPage, error) {
 	e, err := parseEnds(state)
 	if err != nil {
@@ -209,7 +209,7 @@ func (c *Client) readTwoEnded(ctx context.Context, p *readPlan, state string) (*
 	}
 	var list, found *half
 	switch {
-	case search && (c.proof.holds() || pacers.ample(c.account, time.Now())):
+	case search && (c.proof.holds() || pacers.ample(c.account, time.Now()) || !c.proof.withdrawn() && pacers.probe(c.account, time.Now())):
 		var listErr, searchErr error
 		var wg sync.WaitGroup
 		wg.Go(func() { list, listErr = c.listHalf(ctx, p, e.after) })

@@ -270,3 +270,58 @@ func TestBurstLogSwept(t *testing.T) {
 		t.Errorf("burst logs after the sweep: %v; want busy's and late's", slices.Collect(maps.Keys(p.bursts)))
 	}
 }
+
+// A window allows probeShare of its limit in probes (2 at 100 per 10 s,
+// none under 50), only with a recent reading that leaves room, and again
+// once the window has passed.
+func TestBurstLogProbes(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	win := 10 * time.Second
+	take := func(b *burstLog, at time.Time, n int) int {
+		got := 0
+		for range n {
+			if b.probe(at) {
+				got++
+			}
+		}
+		return got
+	}
+	tests := []struct {
+		name string
+		b    burstLog
+		want int
+	}{
+		{"NoReading", burstLog{}, 0},
+		{"StaleReading", burstLog{max: 100, remaining: 99, window: win, readAt: now.Add(-11 * time.Second)}, 0},
+		{"WindowNearlySpent", burstLog{max: 100, remaining: 20, window: win, readAt: now}, 0},
+		// 5 sent since a reading of 25 left: 20, a fifth of 100.
+		{"SpentSinceTheReading", burstLog{max: 100, remaining: 25, window: win, readAt: now.Add(-time.Second),
+			sent: []time.Time{now.Add(-500 * time.Millisecond), now.Add(-400 * time.Millisecond), now.Add(-300 * time.Millisecond), now.Add(-200 * time.Millisecond), now.Add(-100 * time.Millisecond)}}, 0},
+		{"RoomSinceTheReading", burstLog{max: 100, remaining: 26, window: win, readAt: now.Add(-time.Second),
+			sent: []time.Time{now.Add(-500 * time.Millisecond), now.Add(-400 * time.Millisecond), now.Add(-300 * time.Millisecond), now.Add(-200 * time.Millisecond), now.Add(-100 * time.Millisecond)}}, 2},
+		{"At100", burstLog{max: 100, remaining: 99, window: win, readAt: now}, 2},
+		{"At190", burstLog{max: 190, remaining: 189, window: win, readAt: now}, 3},
+		{"At40", burstLog{max: 40, remaining: 39, window: win, readAt: now}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := take(&tt.b, now, 5); got != tt.want {
+				t.Errorf("%d probes taken, want %d", got, tt.want)
+			}
+		})
+	}
+	t.Run("NextWindow", func(t *testing.T) {
+		t.Parallel()
+		b := burstLog{max: 100, remaining: 99, window: win, readAt: now}
+		if got := take(&b, now, 5); got != 2 {
+			t.Fatalf("%d probes in the first window, want 2", got)
+		}
+		later := now.Add(win + time.Millisecond)
+		b.readAt = later
+		if got := take(&b, later, 5); got != 2 {
+			t.Errorf("%d probes a window later, want 2", got)
+		}
+	})
+}

@@ -89,6 +89,9 @@ const (
 	// maxBurstLog bounds the request times kept per account, far above
 	// any HubSpot window's limit.
 	maxBurstLog = 4096
+	// probeShare is the share of the burst window's limit a window's
+	// probes may take (burstLog.probe).
+	probeShare = 0.02
 	// policyBurst is the policyName of the burst window's 429.
 	policyBurst = "TEN_SECONDLY_ROLLING"
 )
@@ -264,6 +267,14 @@ func (p *pacerRegistry) ample(k accountKey, now time.Time) bool {
 	return p.burst(k, now).ample(now)
 }
 
+// probe takes one of the account's probes, if one is left: see
+// burstLog.probe.
+func (p *pacerRegistry) probe(k accountKey, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.burst(k, now).probe(now)
+}
+
 // burstLog is one account's view of HubSpot's burst window.
 type burstLog struct {
 	// sent holds the times of the requests sent in the last window,
@@ -275,6 +286,8 @@ type burstLog struct {
 	max, remaining int
 	window         time.Duration
 	readAt         time.Time
+	// probes holds the times of the probes taken in the last window.
+	probes []time.Time
 }
 
 func (b *burstLog) period() time.Duration {
@@ -293,6 +306,13 @@ func (b *burstLog) trim(now time.Time) {
 	}
 	if i > 0 {
 		b.sent = append(b.sent[:0], b.sent[i:]...)
+	}
+	i = 0
+	for i < len(b.probes) && !b.probes[i].After(cut) {
+		i++
+	}
+	if i > 0 {
+		b.probes = append(b.probes[:0], b.probes[i:]...)
 	}
 }
 
@@ -318,6 +338,32 @@ func (b *burstLog) ample(now time.Time) bool {
 	}
 	projected := float64(len(b.sent)+1) * win.Seconds() / span.Seconds()
 	return projected <= ampleRate*float64(b.max)
+}
+
+// probe reports whether a call may send a search beside its list before
+// the Client knows whether searches count in the window (proof.go), and
+// takes the probe if so. Such a search is one the engine's pace did not
+// count, if HubSpot counts it: the account has probeShare of the window's
+// limit of them a window (2 at 100 per 10 s, within the 3 the engine's
+// pace leaves), and only while the last reading leaves more than
+// ampleRemaining of the window. They let a read's first calls list and
+// search at once while the proof is still to come.
+func (b *burstLog) probe(now time.Time) bool {
+	b.trim(now)
+	if b.max <= 0 || now.Sub(b.readAt) > b.period() {
+		return false
+	}
+	left := b.remaining
+	for _, t := range b.sent {
+		if t.After(b.readAt) {
+			left--
+		}
+	}
+	if float64(left) <= ampleRemaining*float64(b.max) || len(b.probes) >= int(probeShare*float64(b.max)) {
+		return false
+	}
+	b.probes = append(b.probes, now)
+	return true
 }
 
 // paceSearch waits for the account's next search slot. It gives the slot

@@ -39,7 +39,7 @@ import (
 const (
 	// A reading proves nothing unless it falls short of this Client's
 	// count by more than proofMargin requests (a Remaining that leaves out
-	// the request it answers, a request HubSpot dates differently) and by
+	// the request it answers) and by
 	// at least proofShare of the count, counting only the requests sent in
 	// the last proofSpan of the window. A window estimated from fixed
 	// steps (the last step's count weighted by how much of it the window
@@ -47,7 +47,7 @@ const (
 	// so it cannot fall short by proofShare. A search beside each of every
 	// other list makes half the requests, so a true proof falls short by
 	// about half.
-	proofMargin = 2
+	proofMargin = 1
 	proofShare  = 0.25
 	proofSpan   = 0.2
 	// maxProofLog bounds the requests kept, far above any HubSpot
@@ -63,7 +63,7 @@ type windowProof struct {
 	// done holds the requests answered with success that were sent in the
 	// last window, roughly in sending order.
 	done []doneRequest
-	// floor: only requests sent after it are sure to be in HubSpot's
+	// floor: only requests sent from it on are sure to be in HubSpot's
 	// count (see observed).
 	floor time.Time
 	// The last reading: requests used, when it arrived, the window.
@@ -114,8 +114,8 @@ func (w *windowProof) observed(used int, window time.Duration, sent, now time.Ti
 	w.trim(now)
 	// Without a reading of the last window, or with a count below the
 	// last one, requests may have left HubSpot's count unseen (a rolling
-	// window's expiry, or a window that starts afresh): only those sent
-	// after this reading's request count towards a proof.
+	// window's expiry, or a window that starts afresh): only this
+	// reading's request and those sent after it count towards a proof.
 	if now.Sub(w.lastAt) > w.period() || used < w.lastUsed {
 		w.floor = sent
 	} else if !w.outside && !w.refused && w.proves(used, sent, now) {
@@ -127,8 +127,8 @@ func (w *windowProof) observed(used int, window time.Duration, sent, now time.Ti
 // proves reports whether a reading counting used requests of the window,
 // from the answer to a request sent at sent, proves that searches are
 // left out. Were they counted, the reading would include that request and
-// every request of this Client answered before it left and sent after the
-// floor and less than a window before now (HubSpot received each after
+// every request of this Client answered before it left and sent from the
+// floor on and less than a window before now (HubSpot received each after
 // its sending, so still holds it); other requests only add to it. A
 // reading short of that count (over the last proofSpan of the window)
 // by more than the margin and by the share can only mean HubSpot left the
@@ -137,12 +137,9 @@ func (w *windowProof) observed(used int, window time.Duration, sent, now time.Ti
 // requests left the count unseen, which proves nothing.
 func (w *windowProof) proves(used int, sent, now time.Time) bool {
 	cut := now.Add(-time.Duration(proofSpan * float64(w.period())))
-	if w.floor.After(cut) {
-		cut = w.floor
-	}
 	count, searches := 1, 0
 	for _, d := range w.done {
-		if d.sent.After(cut) && d.at.Before(sent) {
+		if d.sent.After(cut) && !d.sent.Before(w.floor) && d.at.Before(sent) {
 			count++
 			if d.search {
 				searches++
@@ -159,6 +156,13 @@ func (w *windowProof) refuse() {
 	defer w.mu.Unlock()
 	w.outside, w.refused = false, true
 	w.done = nil
+}
+
+// withdrawn reports whether a window's 429 withdrew the proof for good.
+func (w *windowProof) withdrawn() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.refused
 }
 
 // holds reports whether searches are proven outside the window.

@@ -57,8 +57,8 @@ func TestWindowProofProves(t *testing.T) {
 		{"ListsOnlyCounted", twenty(everyOther), time.Time{}, 11, true},
 		{"SearchesCounted", twenty(everyOther), time.Time{}, 21, false},
 		// Few requests: the margin binds. 6 answered (3 searches): 7.
-		{"ShortByTheMargin", answeredEvery(at(-time.Second), 50*time.Millisecond, 6, everyOther), time.Time{}, 5, false},
-		{"ShortPastTheMargin", answeredEvery(at(-time.Second), 50*time.Millisecond, 6, everyOther), time.Time{}, 4, true},
+		{"ShortByTheMargin", answeredEvery(at(-time.Second), 50*time.Millisecond, 6, everyOther), time.Time{}, 6, false},
+		{"ShortPastTheMargin", answeredEvery(at(-time.Second), 50*time.Millisecond, 6, everyOther), time.Time{}, 5, true},
 		// Many: the share binds. 40 answered and this one: 41, a quarter
 		// of it 10.25.
 		{"ShortUnderTheShare", answeredEvery(at(-1500*time.Millisecond), 25*time.Millisecond, 40, func(i int) bool { return i < 10 }), time.Time{}, 31, false},
@@ -71,8 +71,9 @@ func TestWindowProofProves(t *testing.T) {
 		// Only the last fifth of the window counts: a window estimated
 		// from fixed steps may have shed part of older requests.
 		{"BeforeTheSpan", answeredEvery(at(-5*time.Second), 50*time.Millisecond, 20, everyOther), time.Time{}, 11, false},
-		// Before the floor, likewise.
+		// Before the floor, likewise; the floor's own request counts.
 		{"BeforeTheFloor", twenty(everyOther), at(-time.Second), 11, false},
+		{"FromTheFloor", answeredEvery(at(-time.Second), 100*time.Millisecond, 4, func(i int) bool { return i == 1 || i == 2 }), at(-time.Second), 3, true},
 		// Five lists answered before the reading's request left, and five
 		// searches sent before it but answered after: HubSpot may have
 		// had none of those searches when it counted.
