@@ -24,8 +24,9 @@ import (
 // the connection) can only raise a reading above what this Client's
 // requests explain, though they can also hide a fall in the count that
 // observed looks for. A Client lives for one job, so a new read proves it
-// again: after three of its searches, within its first second when it has
-// the account's search limit to itself.
+// again: after two of its searches, within about half a second when it
+// has the account's search limit to itself. Until then its calls alternate
+// between a list and a search, but for a few probes (pace.go).
 //
 // The proof holds for a window HubSpot keeps as an exact log of arrivals
 // (its policy name is TEN_SECONDLY_ROLLING) or in fixed steps, and for one
