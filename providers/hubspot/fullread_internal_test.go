@@ -318,7 +318,12 @@ func TestBurstLogProbes(t *testing.T) {
 		if got := take(&b, now, 5); got != 2 {
 			t.Fatalf("%d probes in the first window, want 2", got)
 		}
-		later := now.Add(win + time.Millisecond)
+		// A window later, but for the grace a probe's search may take.
+		b.readAt = now.Add(win + time.Millisecond)
+		if got := take(&b, b.readAt, 5); got != 0 {
+			t.Fatalf("%d probes just a window later, want 0: the searches may still be within one window", got)
+		}
+		later := now.Add(win + searchGrace + time.Millisecond)
 		b.readAt = later
 		if got := take(&b, later, 5); got != 2 {
 			t.Errorf("%d probes a window later, want 2", got)

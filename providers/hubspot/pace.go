@@ -199,7 +199,7 @@ func (p *pacerRegistry) sweep(now time.Time) {
 		}
 	}
 	for k, b := range p.bursts {
-		if b.trim(now); len(b.sent) == 0 && now.Sub(b.readAt) > b.period() {
+		if b.trim(now); len(b.sent) == 0 && len(b.probes) == 0 && now.Sub(b.readAt) > b.period() {
 			delete(p.bursts, k)
 		}
 	}
@@ -307,8 +307,9 @@ func (b *burstLog) trim(now time.Time) {
 	if i > 0 {
 		b.sent = append(b.sent[:0], b.sent[i:]...)
 	}
+	// A probe's search may leave up to searchGrace after it was taken.
 	i = 0
-	for i < len(b.probes) && !b.probes[i].After(cut) {
+	for i < len(b.probes) && !b.probes[i].After(cut.Add(-searchGrace)) {
 		i++
 	}
 	if i > 0 {
