@@ -31,8 +31,9 @@ import (
 // engine's pace of the burst window exact, except that a call sends both
 // at once where the window's readings prove that HubSpot leaves searches
 // out of it, as its guidelines say (proof.go; the first call lists, and
-// its reading starts the proof), or while the window has room to spare (a
-// slow reader whose latency, not the window, binds).
+// its reading starts the proof), while the window has room to spare (a
+// slow reader whose latency, not the window, binds), and for the few
+// probes a window allows before the proof (pace.go).
 //
 // The cursor holds both ends: listHigh (every id up to it was delivered)
 // and searchLow (every id from it up was). A list page must rise in id
